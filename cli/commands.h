@@ -1,0 +1,25 @@
+// The drllm subcommands: each file in cli/ registers one on the app and runs it as a short recipe of library
+// calls. Logic lives in the libraries; these bind options and print.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace drllm::cli {
+
+// Options every subcommand shares.
+struct CommonOptions {
+  int threads = 0;  // 0: cores on this node / ranks on this node
+};
+
+void add_inspect(CLI::App& app);
+void add_generate(CLI::App& app, const CommonOptions& common);
+
+// The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default that
+// scripts/setup makes under the project's models/ folder.
+std::string default_model_dir();
+
+// at::set_num_threads per DESIGN.md; returns the count used.
+int configure_threads(int requested);
+
+}  // namespace drllm::cli

@@ -1,0 +1,32 @@
+// drllm: the command-line entry point. Each subcommand is one job; `drllm SUBCOMMAND --help` explains it.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"drllm: teach a frozen LLM to skip, execute or repeat each of its layers per input (Dr.LLM)"};
+  app.require_subcommand(1);
+  app.set_config("--config", "", "read options from a TOML file (one [section] per subcommand)");
+  app.allow_config_extras(false);
+
+  drllm::cli::CommonOptions common;
+  app.add_option("--threads", common.threads, "compute threads (0: cores on the node / ranks on the node)")
+      ->check(CLI::NonNegativeNumber);
+
+  drllm::cli::add_inspect(app);
+  drllm::cli::add_generate(app, common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const drllm::Error& e) {
+    std::cerr << "drllm: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "drllm: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,39 @@
+// Thread budget: cores on the node divided by the ranks on the node (DESIGN.md), so co-located ranks do not
+// oversubscribe the cores. The launchers' variables are read here, once, until dist::Runtime owns this.
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "cli/commands.h"
+
+namespace drllm::cli {
+namespace {
+
+int ranks_on_node() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
+    if (const char* value = std::getenv(name)) {
+      int n = std::atoi(value);
+      if (n > 0) return n;
+    }
+  }
+  return 1;
+}
+
+}  // namespace
+
+int configure_threads(int requested) {
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = requested > 0 ? requested : std::max(1, cores / ranks_on_node());
+  at::set_num_threads(threads);
+  return threads;
+}
+
+std::string default_model_dir() {
+  if (const char* env = std::getenv("DRLLM_MODEL")) return env;
+  return std::string(DRLLM_SOURCE_DIR) + "/models/default";
+}
+
+}  // namespace drllm::cli

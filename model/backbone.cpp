@@ -1,0 +1,126 @@
+#include "model/backbone.h"
+
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "model/safetensors.h"
+
+namespace drllm::model {
+
+Backbone::Backbone(ModelConfig config, BackboneWeights weights, at::Device device)
+    : config_(std::move(config)), weights_(std::move(weights)), device_(device), rope_(config_, device) {}
+
+Backbone Backbone::load(const std::string& model_dir, const LoadOptions& options) {
+  ModelConfig config = ModelConfig::from_file((std::filesystem::path(model_dir) / "config.json").string());
+  at::Device device(options.device);
+  at::ScalarType dtype = at::kFloat;
+  if (options.dtype != "auto")
+    dtype = scalar_type_of(options.dtype);
+  else if (device.is_cuda())
+    dtype = scalar_type_of(config.dtype);
+  SafetensorsCheckpoint checkpoint(model_dir);
+  BackboneWeights weights = load_weights(checkpoint, config, dtype, device);
+  return Backbone(std::move(config), std::move(weights), device);
+}
+
+KvCache Backbone::new_cache(RepeatKv mode, int64_t expected_tokens) const {
+  return KvCache(config_.num_layers, mode, expected_tokens);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Entry points
+
+at::Tensor Backbone::prefill(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
+                             const LayerObserver& observer, bool all_positions) {
+  DRLLM_CHECK(tokens.dim() == 2 && tokens.size(1) >= 1, "prefill: tokens must be [B, T] with T >= 1, got ",
+              tokens.sizes());
+  DRLLM_CHECK(cache.position() == 0, "prefill: the KV cache already holds ", cache.position(),
+              " positions; prefill starts from an empty cache (use decode to extend)");
+  return logits(run_layers(tokens, plan, cache, observer), all_positions);
+}
+
+at::Tensor Backbone::decode(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
+                            const LayerObserver& observer) {
+  DRLLM_CHECK(tokens.dim() == 2 && tokens.size(1) == 1, "decode: tokens must be [B, 1], got ", tokens.sizes());
+  DRLLM_CHECK(cache.position() > 0, "decode: the KV cache is empty; run prefill first");
+  return logits(run_layers(tokens, plan, cache, observer), false);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The planned forward: one visible loop over layers, each run plan[l] times.
+
+at::Tensor Backbone::run_layers(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
+                                const LayerObserver& observer) {
+  at::NoGradGuard no_grad;  // the backbone is frozen: never record autograd history through it
+  plan.check_length(config_.num_layers);
+  DRLLM_CHECK(tokens.scalar_type() == at::kLong, "tokens must be int64, got ", tokens.scalar_type());
+  const int64_t start = cache.position();
+  const int64_t t = tokens.size(1);
+  DRLLM_CHECK(!config_.sliding_window || start + t <= *config_.sliding_window, "sequence of ", start + t,
+              " tokens exceeds the model's sliding window (", *config_.sliding_window,
+              "), which drllm does not implement");
+  at::Tensor ids = tokens.to(device_);
+  DRLLM_CHECK(ids.min().item<int64_t>() >= 0 && ids.max().item<int64_t>() < config_.vocab_size,
+              "token id outside the vocabulary [0, ", config_.vocab_size, ")");
+
+  at::Tensor x = at::embedding(weights_.embed, ids);  // [B, T, D]
+  auto [cos, sin] = rope_.cos_sin(at::arange(start, start + t, at::TensorOptions(at::kLong).device(device_)),
+                                  x.scalar_type());
+  for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
+    if (observer) observer(layer, 0, x);
+    for (int pass = 0; pass < plan[layer]; ++pass) {
+      if (pass == 1 && observer) observer(layer, 1, x);
+      x = block(x, layer, cache.slot(layer, pass), cos, sin, cache);
+    }
+  }
+  cache.advance(t);
+  return x;
+}
+
+at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, int64_t slot, const at::Tensor& cos,
+                           const at::Tensor& sin, KvCache& cache) {
+  const LayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
+  const int64_t B = x.size(0), T = x.size(1), H = config_.num_heads, Hkv = config_.num_kv_heads,
+                Dh = config_.head_dim;
+
+  // Attention: fused q/k/v projection, per-head q/k norm (qwen3), rotary, cache append, causal SDPA.
+  at::Tensor qkv = at::linear(rms_norm(x, w.input_norm), w.qkv_w, w.qkv_b);  // [B, T, (H + 2 Hkv) Dh]
+  at::Tensor q = qkv.narrow(-1, 0, H * Dh).view({B, T, H, Dh});
+  at::Tensor k = qkv.narrow(-1, H * Dh, Hkv * Dh).view({B, T, Hkv, Dh});
+  at::Tensor v = qkv.narrow(-1, (H + Hkv) * Dh, Hkv * Dh).view({B, T, Hkv, Dh}).transpose(1, 2);
+  if (config_.qk_norm) {
+    q = rms_norm(q, w.q_norm);
+    k = rms_norm(k, w.k_norm);
+  }
+  q = Rope::apply(q.transpose(1, 2), cos, sin);  // [B, H, T, Dh]
+  k = Rope::apply(k.transpose(1, 2), cos, sin);  // [B, Hkv, T, Dh]
+  auto [keys, values] = cache.append(slot, k, v);  // [B, Hkv, S, Dh]
+  // Causal with top-left alignment, as transformers' sdpa path: query i sees slot entries 0..i. With a shared
+  // repeat this is the first pass's keys (SPEC-drllm §2). A single decode query sees the whole slot.
+  at::Tensor attn = at::scaled_dot_product_attention(q, keys, values, /*attn_mask=*/{}, /*dropout_p=*/0.0,
+                                                     /*is_causal=*/T > 1, /*scale=*/std::nullopt,
+                                                     /*enable_gqa=*/H != Hkv);  // [B, H, T, Dh]
+  at::Tensor h = x + at::linear(attn.transpose(1, 2).reshape({B, T, H * Dh}), w.o_w, w.o_b);
+
+  // Feed-forward: SwiGLU with the fused gate/up projection.
+  at::Tensor gate_up = at::linear(rms_norm(h, w.post_norm), w.gate_up_w, w.gate_up_b);  // [B, T, 2F]
+  const int64_t F = config_.intermediate_size;
+  at::Tensor act = at::silu(gate_up.narrow(-1, 0, F)) * gate_up.narrow(-1, F, F);
+  return h + at::linear(act, w.down_w, w.down_b);
+}
+
+// Hugging Face LlamaRMSNorm: normalise in fp32, cast back, then scale.
+at::Tensor Backbone::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+at::Tensor Backbone::logits(const at::Tensor& hidden, bool all_positions) const {
+  at::Tensor h = all_positions ? hidden : hidden.select(1, hidden.size(1) - 1);  // [B, T, D] or [B, D]
+  return at::linear(rms_norm(h, weights_.final_norm), weights_.lm_head).to(at::kFloat);
+}
+
+}  // namespace drllm::model

@@ -1,0 +1,69 @@
+// Backbone: a frozen decoder (embeddings -> L blocks -> norm -> lm_head) that runs any LayerPlan with a KV
+// cache. Llama, Mistral, Qwen2 and Qwen3 blocks, in the order of Hugging Face's modeling_llama.py:
+//   x += o_proj(attn(rope(q), rope(k), v));  x += down(silu(gate(h)) * up(h)), each on an RMS-normed x.
+// Computes in fp32 on CPU and in the checkpoint dtype on CUDA (unless told otherwise).
+// Shapes: B batch, T tokens, D hidden, V vocab.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <string>
+
+#include "model/kv_cache.h"
+#include "model/layer_plan.h"
+#include "model/model_config.h"
+#include "model/rope.h"
+#include "model/weights.h"
+
+namespace drllm::model {
+
+// Sees the hidden state [B, T, D] entering layer `layer`: pass 0 for every layer, a skipped one included
+// (that is what its router reads), and pass 1 before the second run of a repeated layer.
+using LayerObserver = std::function<void(int64_t layer, int pass, const at::Tensor& hidden)>;
+
+struct LoadOptions {
+  std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
+  std::string dtype = "auto";  // "auto": fp32 on CPU, the checkpoint's dtype on CUDA; or float32/bfloat16/float16
+};
+
+class Backbone {
+ public:
+  Backbone(ModelConfig config, BackboneWeights weights, at::Device device);
+
+  // Reads config.json and the safetensors checkpoint of a Hugging Face model folder.
+  static Backbone load(const std::string& model_dir, const LoadOptions& options = {});
+
+  // Runs the prompt tokens [B, T] (int64) along `plan` into an empty cache.
+  // Returns logits [B, V] of the last position, or [B, T, V] with all_positions.
+  at::Tensor prefill(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
+                     const LayerObserver& observer = nullptr, bool all_positions = false);
+
+  // Runs one new token per sequence [B, 1] along `plan`, after prefill. Returns logits [B, V].
+  at::Tensor decode(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
+                    const LayerObserver& observer = nullptr);
+
+  KvCache new_cache(RepeatKv mode, int64_t expected_tokens = 256) const;
+
+  const ModelConfig& config() const { return config_; }
+  at::Device device() const { return device_; }
+  at::ScalarType dtype() const { return weights_.embed.scalar_type(); }
+  const BackboneWeights& weights() const { return weights_; }
+
+ private:
+  // tokens [B, T] -> hidden [B, T, D] after the planned layers (before the final norm)
+  at::Tensor run_layers(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
+                        const LayerObserver& observer);
+  // x [B, T, D] -> x after one visit of layer `layer`, its keys/values appended to `slot`
+  at::Tensor block(const at::Tensor& x, int64_t layer, int64_t slot, const at::Tensor& cos, const at::Tensor& sin,
+                   KvCache& cache);
+  at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor logits(const at::Tensor& hidden, bool all_positions) const;
+
+  ModelConfig config_;
+  BackboneWeights weights_;
+  at::Device device_;
+  Rope rope_;
+};
+
+}  // namespace drllm::model

@@ -1,0 +1,42 @@
+#include "model/fingerprint.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/sha256.h"
+#include "model/safetensors.h"
+
+namespace drllm::model {
+
+CheckpointSummary summarize_checkpoint(const std::string& model_dir) {
+  std::string config_path = (std::filesystem::path(model_dir) / "config.json").string();
+  std::ifstream in(config_path, std::ios::binary);
+  DRLLM_CHECK(in, config_path, ": cannot open model config");
+  std::stringstream config_bytes;
+  config_bytes << in.rdbuf();
+
+  SafetensorsCheckpoint checkpoint(model_dir);
+  CheckpointSummary s;
+  Sha256 hash;
+  hash.update(config_bytes.str());
+  std::set<std::string> dtypes;
+  for (const auto& [name, entry] : checkpoint.entries()) {  // std::map: name order
+    const TensorInfo& info = *entry.info;
+    std::ostringstream line;
+    line << '\n' << name << ' ' << to_string(info.dtype);
+    for (int64_t d : info.shape) line << ' ' << d;
+    hash.update(line.str());
+    s.num_tensors += 1;
+    s.num_parameters += info.numel();
+    dtypes.insert(to_string(info.dtype));
+  }
+  for (const std::string& d : dtypes) s.dtypes += (s.dtypes.empty() ? "" : "+") + d;
+  s.num_files = static_cast<int64_t>(checkpoint.num_files());
+  s.fingerprint = hash.hex_digest();
+  return s;
+}
+
+}  // namespace drllm::model

@@ -1,0 +1,21 @@
+// What `drllm inspect` prints about a model folder, and the fingerprint that ties labels and checkpoints to
+// one backbone: sha256 over config.json's bytes and the tensor index (name, dtype, shape of every tensor,
+// in name order). Weight bytes are not hashed: that would read the whole model at every start.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace drllm::model {
+
+struct CheckpointSummary {
+  int64_t num_tensors = 0;
+  int64_t num_parameters = 0;
+  int64_t num_files = 0;
+  std::string dtypes;       // e.g. "BF16" or "F32+BF16"
+  std::string fingerprint;  // sha256 hex
+};
+
+CheckpointSummary summarize_checkpoint(const std::string& model_dir);
+
+}  // namespace drllm::model

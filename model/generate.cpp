@@ -1,0 +1,35 @@
+#include "model/generate.h"
+
+#include <algorithm>
+
+
+#include "common/error.h"
+
+namespace drllm::model {
+
+Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& prompt, const LayerPlan& plan,
+                           const GenerationOptions& options, const LayerObserver& observer) {
+  DRLLM_CHECK(!prompt.empty(), "generate: the prompt is empty");
+  DRLLM_CHECK(options.max_new_tokens >= 0, "generate: max_new_tokens must be >= 0");
+  KvCache cache = backbone.new_cache(options.repeat_kv, static_cast<int64_t>(prompt.size()) + options.max_new_tokens);
+  Generation out;
+  if (options.max_new_tokens == 0) return out;
+
+  at::Tensor ids = at::tensor(prompt, at::kLong).unsqueeze(0);  // [1, T]
+  at::Tensor logits = backbone.prefill(ids, plan, cache, observer);
+  out.layer_visits += plan.executed();
+  while (true) {
+    int64_t next = logits.argmax(-1).item<int64_t>();
+    out.tokens.push_back(next);
+    if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), next) != options.stop_tokens.end()) {
+      out.stopped = true;
+      break;
+    }
+    if (static_cast<int64_t>(out.tokens.size()) >= options.max_new_tokens) break;
+    logits = backbone.decode(at::full({1, 1}, next, at::kLong), plan, cache, observer);
+    out.layer_visits += plan.executed();
+  }
+  return out;
+}
+
+}  // namespace drllm::model

@@ -1,0 +1,27 @@
+// Greedy generation along a fixed LayerPlan: prefill the prompt, then one decode step per new token,
+// stopping after max_new_tokens or at the first stop token (which is kept, as transformers' generate does).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/backbone.h"
+
+namespace drllm::model {
+
+struct GenerationOptions {
+  int64_t max_new_tokens = 20;
+  std::vector<int64_t> stop_tokens;  // empty: the config's eos ids are not added implicitly
+  RepeatKv repeat_kv = RepeatKv::Shared;
+};
+
+struct Generation {
+  std::vector<int64_t> tokens;  // the new tokens only
+  bool stopped = false;         // ended on a stop token
+  int64_t layer_visits = 0;     // executed layers summed over every forward pass (the paper's count)
+};
+
+Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& prompt, const LayerPlan& plan,
+                           const GenerationOptions& options, const LayerObserver& observer = nullptr);
+
+}  // namespace drllm::model

@@ -1,0 +1,105 @@
+#include "model/weights.h"
+
+#include <sstream>
+
+#include "common/error.h"
+#include "model/safetensors.h"
+
+namespace drllm::model {
+namespace {
+
+std::string shape_text(at::IntArrayRef shape) {
+  std::ostringstream out;
+  out << shape;
+  return out.str();
+}
+
+at::ScalarType scalar_type_of(StDType dtype) {
+  switch (dtype) {
+    case StDType::F32: return at::kFloat;
+    case StDType::F16: return at::kHalf;
+    case StDType::BF16: return at::kBFloat16;
+    case StDType::F64: return at::kDouble;
+    default: return at::kByte;  // never a weight dtype; rejected before use
+  }
+}
+
+// Loads one tensor by its Hugging Face name, checking dtype and shape against what the config implies.
+class TensorReader {
+ public:
+  TensorReader(const SafetensorsCheckpoint& checkpoint, at::ScalarType dtype, at::Device device)
+      : checkpoint_(checkpoint), dtype_(dtype), device_(device) {}
+
+  at::Tensor get(const std::string& name, std::vector<int64_t> expected_shape) const {
+    auto entry = checkpoint_.get(name);
+    const TensorInfo& info = *entry.info;
+    std::string where = cat(entry.file->path(), ": tensor '", name, "'");
+    DRLLM_CHECK(info.dtype == StDType::F32 || info.dtype == StDType::F16 || info.dtype == StDType::BF16, where,
+                " has dtype ", to_string(info.dtype), "; weights must be F32, F16 or BF16");
+    DRLLM_CHECK(info.shape == expected_shape, where, " has shape ", shape_text(info.shape),
+                " but the config implies ", shape_text(expected_shape));
+    // from_blob views the mmapped bytes (never written); .to(copy=true) makes an owned tensor on the device.
+    at::Tensor view = at::from_blob(const_cast<uint8_t*>(entry.file->bytes(info)), info.shape,
+                                    at::TensorOptions().dtype(scalar_type_of(info.dtype)));
+    return view.to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
+  }
+
+  at::Tensor get_optional(const std::string& name, std::vector<int64_t> expected_shape, bool wanted) const {
+    return wanted ? get(name, std::move(expected_shape)) : at::Tensor();
+  }
+
+ private:
+  const SafetensorsCheckpoint& checkpoint_;
+  at::ScalarType dtype_;
+  at::Device device_;
+};
+
+// The one Hugging Face name table: where each runtime weight of layer `i` comes from.
+LayerWeights load_layer(const TensorReader& r, const ModelConfig& c, int64_t i) {
+  const std::string p = "model.layers." + std::to_string(i) + ".";
+  const int64_t D = c.hidden_size, F = c.intermediate_size, Dh = c.head_dim;
+  const int64_t q_rows = c.num_heads * Dh, kv_rows = c.num_kv_heads * Dh;
+  LayerWeights w;
+  w.input_norm = r.get(p + "input_layernorm.weight", {D});
+  w.post_norm = r.get(p + "post_attention_layernorm.weight", {D});
+  w.qkv_w = at::cat({r.get(p + "self_attn.q_proj.weight", {q_rows, D}),
+                     r.get(p + "self_attn.k_proj.weight", {kv_rows, D}),
+                     r.get(p + "self_attn.v_proj.weight", {kv_rows, D})});
+  if (c.qkv_bias)
+    w.qkv_b = at::cat({r.get(p + "self_attn.q_proj.bias", {q_rows}), r.get(p + "self_attn.k_proj.bias", {kv_rows}),
+                       r.get(p + "self_attn.v_proj.bias", {kv_rows})});
+  w.q_norm = r.get_optional(p + "self_attn.q_norm.weight", {Dh}, c.qk_norm);
+  w.k_norm = r.get_optional(p + "self_attn.k_norm.weight", {Dh}, c.qk_norm);
+  w.o_w = r.get(p + "self_attn.o_proj.weight", {D, q_rows});
+  w.o_b = r.get_optional(p + "self_attn.o_proj.bias", {D}, c.o_bias);
+  w.gate_up_w = at::cat({r.get(p + "mlp.gate_proj.weight", {F, D}), r.get(p + "mlp.up_proj.weight", {F, D})});
+  if (c.mlp_bias)
+    w.gate_up_b = at::cat({r.get(p + "mlp.gate_proj.bias", {F}), r.get(p + "mlp.up_proj.bias", {F})});
+  w.down_w = r.get(p + "mlp.down_proj.weight", {D, F});
+  w.down_b = r.get_optional(p + "mlp.down_proj.bias", {D}, c.mlp_bias);
+  return w;
+}
+
+}  // namespace
+
+at::ScalarType scalar_type_of(const std::string& config_dtype) {
+  if (config_dtype == "float32") return at::kFloat;
+  if (config_dtype == "bfloat16") return at::kBFloat16;
+  if (config_dtype == "float16") return at::kHalf;
+  throw Error(cat("unsupported dtype '", config_dtype, "'; supported: float32, bfloat16, float16"));
+}
+
+BackboneWeights load_weights(const SafetensorsCheckpoint& checkpoint, const ModelConfig& config,
+                             at::ScalarType dtype, at::Device device) {
+  TensorReader reader(checkpoint, dtype, device);
+  BackboneWeights w;
+  w.embed = reader.get("model.embed_tokens.weight", {config.vocab_size, config.hidden_size});
+  for (int64_t i = 0; i < config.num_layers; ++i) w.layers.push_back(load_layer(reader, config, i));
+  w.final_norm = reader.get("model.norm.weight", {config.hidden_size});
+  // A tied checkpoint may still carry lm_head.weight; the config decides.
+  w.lm_head = config.tie_word_embeddings ? w.embed
+                                         : reader.get("lm_head.weight", {config.vocab_size, config.hidden_size});
+  return w;
+}
+
+}  // namespace drllm::model

@@ -1,0 +1,80 @@
+// Loading and running a backbone on bad input: every error names the file and the tensor or field at fault.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "model/backbone.h"
+#include "tests/model/fixtures.h"
+
+namespace drllm::model {
+namespace {
+
+using namespace drllm::test;
+
+const std::string kModel = "llama_rope3_fp32";
+
+void expect_load_error(const std::string& dir, const std::vector<std::string>& fragments) {
+  try {
+    Backbone::load(dir);
+    FAIL() << "no error loading " << dir;
+  } catch (const Error& e) {
+    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
+  }
+}
+
+TEST(BackboneLoad, MissingTensorIsNamed) {
+  std::string dir = copy_fixture(kModel, "missing");
+  SafetensorsParts parts = split_safetensors(read_file(dir + "/model.safetensors"));
+  parts.header.erase("model.layers.2.mlp.down_proj.weight");
+  write_file(dir + "/model.safetensors", join_safetensors(parts));
+  expect_load_error(dir, {dir, "missing tensor 'model.layers.2.mlp.down_proj.weight'"});
+}
+
+TEST(BackboneLoad, ShapeThatDisagreesWithTheConfigIsNamed) {
+  std::string dir = copy_fixture(kModel, "shape");
+  auto config = nlohmann::json::parse(read_file(dir + "/config.json"));
+  config["intermediate_size"] = 96;
+  write_file(dir + "/config.json", config.dump());
+  expect_load_error(dir, {dir + "/model.safetensors", "model.layers.0.mlp.gate_proj.weight",
+                          "shape [128, 64] but the config implies [96, 64]"});
+}
+
+TEST(BackboneLoad, NonFloatWeightDtypeIsNamed) {
+  std::string dir = copy_fixture(kModel, "dtype");
+  SafetensorsParts parts = split_safetensors(read_file(dir + "/model.safetensors"));
+  parts.header["model.norm.weight"]["dtype"] = "I32";  // same bytes per element, wrong kind
+  write_file(dir + "/model.safetensors", join_safetensors(parts));
+  expect_load_error(dir, {"model.norm.weight", "has dtype I32"});
+}
+
+TEST(BackboneLoad, UnknownArchitectureIsNamed) {
+  std::string dir = copy_fixture(kModel, "arch");
+  auto config = nlohmann::json::parse(read_file(dir + "/config.json"));
+  config["model_type"] = "gpt_neox";
+  write_file(dir + "/config.json", config.dump());
+  expect_load_error(dir, {dir + "/config.json", "unknown architecture model_type='gpt_neox'"});
+}
+
+TEST(BackboneLoad, FolderWithoutWeightsIsNamed) {
+  std::string dir = copy_fixture(kModel, "empty");
+  std::filesystem::remove(dir + "/model.safetensors");
+  expect_load_error(dir, {dir, "no model.safetensors"});
+}
+
+TEST(BackboneRun, BadPlansAndTokensAreErrors) {
+  Backbone backbone = Backbone::load(fixture_dir(kModel));
+  at::Tensor prompt = at::tensor({5, 6, 7}, at::kLong).unsqueeze(0);
+  KvCache cache = backbone.new_cache(RepeatKv::Shared);
+  EXPECT_THROW(backbone.prefill(prompt, LayerPlan({1, 1, 1}), cache), Error);        // 3 entries for 4 layers
+  EXPECT_THROW(backbone.prefill(at::tensor({5, 300}, at::kLong).unsqueeze(0), LayerPlan::all_execute(4), cache),
+               Error);                                                                // id beyond the vocabulary
+  EXPECT_THROW(backbone.decode(prompt.narrow(1, 0, 1), LayerPlan::all_execute(4), cache), Error);  // no prefill
+  backbone.prefill(prompt, LayerPlan::all_execute(4), cache);
+  EXPECT_THROW(backbone.prefill(prompt, LayerPlan::all_execute(4), cache), Error);   // cache not empty
+  EXPECT_THROW(backbone.decode(prompt, LayerPlan::all_execute(4), cache), Error);    // decode takes [B, 1]
+}
+
+}  // namespace
+}  // namespace drllm::model

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""The drllm executable as a user runs it: --help lists the subcommands, inspect prints the config and a
+fingerprint that changes with the config, generate prints the ids that transformers' generate() gives
+(tests/python/make_fixtures.py's reference), and bad input ends in a clear error and a non-zero exit."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import shutil
+
+drllm, fixtures = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def run(*args):
+    return subprocess.run([drllm, *args], capture_output=True, text=True, timeout=300)
+
+
+def check(condition, what, detail=""):
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        failures.append(what)
+        print(detail)
+
+
+r = run("--help")
+check(r.returncode == 0 and "inspect" in r.stdout and "generate" in r.stdout, "--help lists the subcommands", r.stdout)
+
+model = os.path.join(fixtures, "qwen3_bf16")
+r = run("inspect", model)
+check(r.returncode == 0 and "qwen3" in r.stdout and "fingerprint" in r.stdout, "inspect prints config", r.stdout + r.stderr)
+config = json.load(open(os.path.join(model, "config.json")))
+params = sum(1 for _ in range(0))
+check("BF16" in r.stdout, "inspect names the checkpoint dtype", r.stdout)
+fingerprint = [l.split()[-1] for l in r.stdout.splitlines() if l.startswith("fingerprint")][0]
+
+with tempfile.TemporaryDirectory() as tmp:
+    copy = os.path.join(tmp, "m")
+    shutil.copytree(model, copy)
+    config["rms_norm_eps"] = 1e-5
+    json.dump(config, open(os.path.join(copy, "config.json"), "w"))
+    r2 = run("inspect", copy)
+    fingerprint2 = [l.split()[-1] for l in r2.stdout.splitlines() if l.startswith("fingerprint")][0]
+    check(fingerprint2 != fingerprint and len(fingerprint) == 64, "fingerprint depends on the config")
+
+ref = json.load(open(os.path.join(model, "reference.json")))
+prompt = " ".join(map(str, ref["generate"]["prompt"]))
+r = run("generate", "--model", model, "--prompt-ids", prompt, "--max-new-tokens", "20", "--no-eos-stop")
+got = [int(x) for x in r.stdout.split()] if r.returncode == 0 else None
+check(got == ref["generate"]["tokens"], "generate prints transformers' greedy ids", r.stdout + r.stderr)
+
+plan = next(p for p in ref["plans"] if p["plan"] == [0, 1, 2, 1] and p["repeat_kv"] == "separate")
+r = run("generate", "--model", model, "--prompt-ids", prompt, "--max-new-tokens", "8", "--no-eos-stop",
+        "--plan", "0,1,2,1", "--repeat-kv", "separate")
+got = [int(x) for x in r.stdout.split()] if r.returncode == 0 else None
+check(got == plan["tokens"], "generate --plan follows the layer loop", r.stdout + r.stderr)
+
+r = run("generate", "--model", model, "--plan", "1,1,3,1")
+check(r.returncode == 1 and "entry 2 is '3'" in r.stderr, "a plan value above 2 is a clear error", r.stderr)
+r = run("generate", "--model", model, "--plan", "1,1")
+check(r.returncode == 1 and "2 entries but the model has 4 layers" in r.stderr, "a short plan is a clear error", r.stderr)
+r = run("inspect", os.path.join(fixtures, "no-such-model"))
+check(r.returncode == 1 and "no-such-model" in r.stderr, "a missing model folder is named", r.stderr)
+
+print(f"{4 + 6 - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
 
   drllm::cli::add_inspect(app);
   drllm::cli::add_generate(app, common);
+  drllm::cli::add_tokenize(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,84 @@
+#include "data/text_normalizer.h"
+
+#include <utf8proc.h>
+
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "data/unicode.h"
+
+namespace drllm::data {
+namespace {
+
+std::string utf8proc_normalize(std::string_view text, int options) {
+  utf8proc_uint8_t* result = nullptr;
+  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                    static_cast<utf8proc_ssize_t>(text.size()), &result,
+                                    static_cast<utf8proc_option_t>(options));
+  DRLLM_CHECK(n >= 0, "Unicode normalisation failed: ", utf8proc_errmsg(n));
+  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(result, &std::free);
+  return std::string(reinterpret_cast<const char*>(result), static_cast<size_t>(n));
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  if (from.empty()) return;
+  std::string out;
+  size_t pos = 0;
+  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
+    out.append(s, pos, hit - pos);
+    out += to;
+  }
+  out.append(s, pos, std::string::npos);
+  s = std::move(out);
+}
+
+}  // namespace
+
+void TextNormalizer::add(const nlohmann::json& j, const std::string& source, std::vector<Step>& steps) {
+  if (j.is_null()) return;
+  std::string type = j.value("type", "");
+  if (type == "Sequence") {
+    for (const auto& n : j.at("normalizers")) add(n, source, steps);
+  } else if (type == "NFC") {
+    steps.push_back({Step::Nfc, "", ""});
+  } else if (type == "NFKC") {
+    steps.push_back({Step::Nfkc, "", ""});
+  } else if (type == "NFD") {
+    steps.push_back({Step::Nfd, "", ""});
+  } else if (type == "Prepend") {
+    steps.push_back({Step::Prepend, j.at("prepend").get<std::string>(), ""});
+  } else if (type == "Replace") {
+    DRLLM_CHECK(j.at("pattern").contains("String"), source,
+                ": normalizer Replace with a regex pattern is not supported (only literal strings)");
+    steps.push_back({Step::Replace, j["pattern"]["String"].get<std::string>(), j.at("content").get<std::string>()});
+  } else {
+    throw Error(cat(source, ": normalizer type '", type,
+                    "' is not supported; supported: NFC, NFKC, NFD, Prepend, Replace, Sequence"));
+  }
+}
+
+TextNormalizer TextNormalizer::from_json(const nlohmann::json& j, const std::string& source) {
+  TextNormalizer n;
+  add(j, source, n.steps_);
+  return n;
+}
+
+std::string TextNormalizer::apply(std::string_view text) const {
+  std::string s(text);
+  for (const Step& step : steps_) {
+    switch (step.kind) {
+      case Step::Nfc: s = nfc(s); break;
+      case Step::Nfkc: s = utf8proc_normalize(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT); break;
+      case Step::Nfd: s = utf8proc_normalize(s, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE); break;
+      case Step::Prepend:
+        if (!s.empty()) s = step.a + s;  // tokenizers prepends only to non-empty text
+        break;
+      case Step::Replace: replace_all(s, step.a, step.b); break;
+    }
+  }
+  return s;
+}
+
+}  // namespace drllm::data

@@ -1,0 +1,51 @@
+// drllm chat-template: renders conversations with a model's chat template, to see (or test) the exact
+// prompt text. Input: one JSON object per line, {"messages": [{"role", "content"}...],
+// "add_generation_prompt": bool, "enable_thinking": bool}; output: the rendered text as one JSON string a line.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "data/chat_template.h"
+
+namespace drllm::cli {
+namespace {
+
+struct ChatTemplateOptions {
+  std::string tokenizer_config;
+  std::string name;
+};
+
+void run_chat_template(const ChatTemplateOptions& o) {
+  DRLLM_CHECK(!o.tokenizer_config.empty() || !o.name.empty(), "give --tokenizer-config or --name");
+  data::ChatTemplate chat = o.name.empty() ? data::ChatTemplate::from_tokenizer_config(o.tokenizer_config)
+                                           : data::ChatTemplate::by_name(o.name);
+  std::string line;
+  for (size_t n = 1; std::getline(std::cin, line); ++n) {
+    if (line.empty()) continue;
+    std::vector<data::ChatMessage> messages;
+    bool add_generation_prompt = false, enable_thinking = true;
+    try {
+      auto j = nlohmann::json::parse(line);
+      for (const auto& m : j.at("messages"))
+        messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
+      add_generation_prompt = j.value("add_generation_prompt", false);
+      enable_thinking = j.value("enable_thinking", true);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(cat("stdin line ", n, ": ", e.what()));
+    }
+    std::cout << nlohmann::json(chat.render(messages, add_generation_prompt, enable_thinking)).dump() << "\n";
+  }
+}
+
+}  // namespace
+
+void add_chat_template(CLI::App& app) {
+  auto* cmd = app.add_subcommand("chat-template", "render conversations (JSON lines on stdin) with a chat template");
+  auto o = std::make_shared<ChatTemplateOptions>();
+  cmd->add_option("--tokenizer-config", o->tokenizer_config, "tokenizer_config.json whose template to use");
+  cmd->add_option("--name", o->name, "a template by name: llama3, qwen2.5, qwen3, smollm2, chatml");
+  cmd->callback([o] { run_chat_template(*o); });
+}
+
+}  // namespace drllm::cli

@@ -13,12 +13,6 @@ namespace {
 const char* kQwen25System = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 const char* kSmolLM2System = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
 
-bool is_python_space(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-         cp == 0x3000;
-}
-
 std::string strip_chars(const std::string& s, char c, bool left, bool right) {
   size_t b = 0, e = s.size();
   if (left)
@@ -84,23 +78,6 @@ std::string render_qwen3(const std::vector<ChatMessage>& messages, bool add_gene
 }
 
 }  // namespace
-
-std::string python_strip(const std::string& s) {
-  size_t begin = 0, end = s.size();
-  while (begin < end) {
-    size_t pos = begin;
-    if (!is_python_space(next_code_point(s, pos))) break;
-    begin = pos;
-  }
-  while (end > begin) {
-    size_t start = end - 1;
-    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-    size_t pos = start;
-    if (!is_python_space(next_code_point(s, pos))) break;
-    end = start;
-  }
-  return s.substr(begin, end - begin);
-}
 
 std::vector<std::string> ChatTemplate::names() { return {"llama3", "qwen2.5", "qwen3", "smollm2", "chatml"}; }
 

@@ -41,7 +41,4 @@ class ChatTemplate {
   std::string bos_token_;
 };
 
-// Python's str.strip() (all Unicode whitespace), which Jinja's trim filter is.
-std::string python_strip(const std::string& s);
-
 }  // namespace drllm::data

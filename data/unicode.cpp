@@ -107,6 +107,45 @@ uint32_t next_code_point(std::string_view s, size_t& pos) {
   return cp;
 }
 
+bool is_python_space(uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
+         cp == 0x3000;
+}
+
+std::string python_strip(std::string_view s) {
+  size_t begin = 0, end = s.size();
+  while (begin < end) {
+    size_t pos = begin;
+    if (!is_python_space(next_code_point(s, pos))) break;
+    begin = pos;
+  }
+  while (end > begin) {
+    size_t start = end - 1;
+    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    size_t pos = start;
+    if (!is_python_space(next_code_point(s, pos))) break;
+    end = start;
+  }
+  return std::string(s.substr(begin, end - begin));
+}
+
+std::string python_lower(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t pos = 0; pos < s.size();) {
+    uint32_t cp = next_code_point(s, pos);
+    append_utf8(out, cp < 0x80 ? (cp >= 'A' && cp <= 'Z' ? cp + 32 : cp) : static_cast<uint32_t>(utf8proc_tolower(cp)));
+  }
+  return out;
+}
+
+size_t code_point_count(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 const ByteLevelAlphabet& ByteLevelAlphabet::get() {
   static const ByteLevelAlphabet alphabet;
   return alphabet;

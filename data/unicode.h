@@ -40,6 +40,13 @@ class ByteLevelAlphabet {
   std::array<int, 324> code_point_to_byte_;
 };
 
+// Python's str.isspace() for one code point, and str.strip() / str.lower() of UTF-8 text.
+bool is_python_space(uint32_t code_point);
+std::string python_strip(std::string_view text);
+std::string python_lower(std::string_view text);
+// Number of code points (Python's len of a str).
+size_t code_point_count(std::string_view text);
+
 // Appends the UTF-8 encoding of a code point.
 void append_utf8(std::string& out, uint32_t code_point);
 // Decodes the code point at `pos` of valid UTF-8 and advances `pos`.

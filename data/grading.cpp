@@ -1,0 +1,137 @@
+#include "data/grading.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "data/math_grader.h"
+#include "data/regex.h"
+#include "data/unicode.h"
+
+namespace drllm::data {
+
+std::optional<char> extract_arc_letter(const std::string& response) {
+  static const Regex pattern(R"(^(?:Answer:\s*)?([A-Da-d])\.?$)");
+  auto m = pattern.match(python_strip(response));
+  if (!m) return std::nullopt;
+  return (*m->groups[1])[0];
+}
+
+double arc_reward(const std::string& response, const std::string& gold_letter) {
+  auto letter = extract_arc_letter(response);
+  std::string gold = python_strip(gold_letter);
+  if (!letter || gold.empty()) return 0.0;
+  return std::tolower(static_cast<unsigned char>(gold[0])) == std::tolower(static_cast<unsigned char>(*letter)) ? 1.0
+                                                                                                             : 0.0;
+}
+
+std::string extract_boxed_content(const std::string& text) {
+  size_t start = text.rfind("\\boxed{");
+  if (start == std::string::npos) return "None";
+  int depth = 0;
+  for (size_t i = start + 7; i < text.size(); ++i) {
+    if (text[i] == '{') {
+      ++depth;
+    } else if (text[i] == '}') {
+      if (--depth == -1) return python_strip(text.substr(start + 7, i - start - 7));
+    }
+  }
+  return "None";
+}
+
+double math_reward(const std::string& response, const std::string& gold, bool prompt_opens_box) {
+  std::string text = prompt_opens_box ? "\\boxed{" + response : response;
+  return grade_answer(extract_boxed_content(python_strip(text)), gold) ? 1.0 : 0.0;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+std::string gsm8k_extract_answer(const std::string& text) {
+  static const Regex pattern(R"(#### (\-?[0-9\.\,]+))");
+  auto m = pattern.search(text);
+  if (!m) return "[invalid]";
+  std::string n = python_strip(*m->groups[1]);
+  n.erase(std::remove(n.begin(), n.end(), ','), n.end());
+  return n;
+}
+
+bool gsm8k_is_correct(const std::string& model_text, const std::string& gold_solution) {
+  std::string gold = gsm8k_extract_answer(gold_solution);
+  DRLLM_CHECK(gold != "[invalid]", "GSM8K gold answer has no '#### <number>' line");
+  return gsm8k_extract_answer(model_text) == gold;
+}
+
+std::string cut_at_stop_strings(std::string text, const std::vector<std::string>& stops) {
+  for (const std::string& stop : stops) {
+    if (stop.empty()) continue;
+    size_t at = text.find(stop);
+    if (at != std::string::npos) text.resize(at);
+  }
+  return text;
+}
+
+std::string gsm8k_strict_match(const std::string& text) {
+  static const Regex pattern(R"(#### (\-?[0-9\.\,]+))");
+  auto m = pattern.search(text);
+  return m ? python_strip(*m->groups[1]) : "[invalid]";
+}
+
+std::string gsm8k_flexible_extract(const std::string& text) {
+  static const Regex pattern(R"((-?[$0-9.,]{2,})|(-?[0-9]+))");
+  auto all = pattern.find_all(text);
+  if (all.empty()) return "[invalid]";
+  const RegexMatch& last = all.back();
+  const auto& group = last.groups[1] && !last.groups[1]->empty() ? last.groups[1] : last.groups[2];
+  return group ? python_strip(*group) : "[invalid]";
+}
+
+bool gsm8k_exact_match(const std::string& prediction, const std::string& gold_solution) {
+  static const Regex comma(","), dollar(R"(\$)"), up_to_answer(R"((?s).*#### )"), final_period(R"(\.$)");
+  auto clean = [&](const std::string& s) {
+    std::string t = comma.sub(s, "");
+    t = dollar.sub(t, "");
+    t = up_to_answer.sub(t, "");
+    t = final_period.sub(t, "");
+    return python_lower(t);
+  };
+  return clean(prediction) == clean(gold_solution);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+MultipleChoiceScore score_multiple_choice(const std::vector<double>& lls, const std::vector<std::string>& choices,
+                                          int gold) {
+  DRLLM_CHECK(!lls.empty() && lls.size() == choices.size(), "multiple choice: ", lls.size(),
+              " log-likelihoods for ", choices.size(), " choices");
+  MultipleChoiceScore s;
+  double best = -INFINITY, best_norm = -INFINITY;
+  for (size_t i = 0; i < lls.size(); ++i) {
+    double norm = lls[i] / static_cast<double>(code_point_count(choices[i]));
+    if (s.predicted < 0 || lls[i] > best) {
+      best = lls[i];
+      s.predicted = static_cast<int>(i);
+    }
+    if (s.predicted_norm < 0 || norm > best_norm) {
+      best_norm = norm;
+      s.predicted_norm = static_cast<int>(i);
+    }
+  }
+  s.acc = s.predicted == gold;
+  s.acc_norm = s.predicted_norm == gold;
+  return s;
+}
+
+double truthfulqa_mc2(const std::vector<double>& lls, const std::vector<int>& labels) {
+  DRLLM_CHECK(!lls.empty() && lls.size() == labels.size(), "mc2: ", lls.size(), " log-likelihoods for ",
+              labels.size(), " labels");
+  double top = *std::max_element(lls.begin(), lls.end());
+  double all = 0, right = 0;
+  for (size_t i = 0; i < lls.size(); ++i) {
+    double p = std::exp(lls[i] - top);
+    all += p;
+    if (labels[i] == 1) right += p;
+  }
+  return right / all;
+}
+
+}  // namespace drllm::data

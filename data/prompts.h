@@ -1,0 +1,36 @@
+// Prompt templates: the Dr.LLM ones (official prompts.py: ARC and math, instruct and base variants) and
+// templates users write themselves, in Python str.format syntax: {question}, {choices_text}, {answer}, with
+// {{ and }} for literal braces. Choices are listed "A. text" (instruct) or "(A) text" (base), one a line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+
+namespace drllm::data {
+
+enum class ChoiceStyle { Dotted, Parenthesised };  // "A. x" / "(A) x"
+
+std::string format_choices(const std::vector<std::string>& choices, ChoiceStyle style);
+
+class PromptTemplate {
+ public:
+  // Checks the placeholders: unknown names and unbalanced braces are errors.
+  PromptTemplate(std::string text, ChoiceStyle style, std::string name = "custom");
+  static PromptTemplate from_file(const std::string& path, ChoiceStyle style);
+
+  // The official Dr.LLM prompts: task "arc" or "math", instruct or base model.
+  static PromptTemplate drllm(const std::string& task, bool instruct);
+
+  std::string render(const Example& example) const;
+  const std::string& name() const { return name_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  ChoiceStyle style_;
+  std::string name_;
+};
+
+}  // namespace drllm::data

@@ -1,0 +1,138 @@
+// Dataset readers on the real files of ../shared/assets/data (row counts from its README, fields of the first
+// rows read by eye), bad rows, and the Dr.LLM prompts written out by hand.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "common/error.h"
+#include "data/dataset.h"
+#include "data/prompts.h"
+
+namespace drllm::data {
+namespace {
+
+std::string asset(const std::string& name) { return std::string(DRLLM_ASSETS_DIR) + "/data/" + name; }
+
+DatasetReadResult read(const std::string& name, DatasetFormat format) {
+  ReadOptions o;
+  o.format = format;
+  return read_dataset(asset(name), o);
+}
+
+TEST(Datasets, ReadEveryRowOfTheSharedFiles) {
+  EXPECT_EQ(read("arc_easy_train.jsonl", DatasetFormat::Arc).examples.size(), 2251u);
+  EXPECT_EQ(read("arc_challenge_train.jsonl", DatasetFormat::Arc).examples.size(), 1119u);
+  EXPECT_EQ(read("arc_challenge_test.jsonl", DatasetFormat::Arc).examples.size(), 1172u);
+  EXPECT_EQ(read("gsm8k_train.jsonl", DatasetFormat::Gsm8k).examples.size(), 7473u);
+  EXPECT_EQ(read("gsm8k_test.jsonl", DatasetFormat::Gsm8k).examples.size(), 1319u);
+  EXPECT_EQ(read("piqa_validation.jsonl", DatasetFormat::Piqa).examples.size(), 1838u);
+  EXPECT_EQ(read("openbookqa_test.jsonl", DatasetFormat::OpenBookQa).examples.size(), 500u);
+}
+
+TEST(Datasets, ArcRowBecomesQuestionChoicesAndGoldLetter) {
+  Example ex = read("arc_easy_train.jsonl", DatasetFormat::Arc).examples.at(0);
+  EXPECT_EQ(ex.id, "ARC-Easy-train-00000");
+  EXPECT_EQ(ex.question, "Which factor will most likely cause a person to develop a fever?");
+  ASSERT_EQ(ex.choices.size(), 4u);
+  EXPECT_EQ(ex.choices[1], "a bacterial population in the bloodstream");
+  EXPECT_EQ(ex.gold_index, 1);
+  EXPECT_EQ(ex.answer, "B");
+}
+
+TEST(Datasets, Gsm8kFinalAnswersAreIntegersWithCommasRemoved) {
+  auto train = read("gsm8k_train.jsonl", DatasetFormat::Gsm8k).examples;
+  EXPECT_EQ(train.at(0).answer, "72");  // Natalia's clips
+  size_t negative = 0;
+  for (const Example& ex : train) {
+    EXPECT_EQ(ex.answer.find(','), std::string::npos);
+    EXPECT_EQ(ex.answer.find('.'), std::string::npos);
+    negative += ex.answer[0] == '-';
+  }
+  EXPECT_EQ(negative, 3u);  // SPEC-grading §4
+}
+
+std::string write_temp(const std::string& text) {
+  std::string path = ::testing::TempDir() + "/drllm-rows.jsonl";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Datasets, BadRowsAreNamedWithFileAndLineOrSkippedAndCounted) {
+  std::string path = write_temp(
+      "{\"question\": \"ok?\", \"answer\": \"x\\n#### 4\"}\n"
+      "{\"question\": \"broken\"\n"
+      "{\"answer\": \"#### 5\"}\n"
+      "{\"question\": \"no final line\", \"answer\": \"5\"}\n"
+      "{\"question\": \"fine\", \"answer\": \"#### 1,234\"}\n");
+  ReadOptions o;
+  o.format = DatasetFormat::Gsm8k;
+  try {
+    read_dataset(path, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ":2: malformed JSON"), std::string::npos) << e.what();
+  }
+  o.skip_bad_rows = true;
+  DatasetReadResult r = read_dataset(path, o);
+  ASSERT_EQ(r.examples.size(), 2u);
+  EXPECT_EQ(r.examples[1].answer, "1234");
+  EXPECT_EQ(r.skipped, 3u);
+  ASSERT_EQ(r.skip_reasons.size(), 3u);
+  EXPECT_NE(r.skip_reasons[1].find(":3: missing field 'question'"), std::string::npos) << r.skip_reasons[1];
+  EXPECT_NE(r.skip_reasons[2].find(":4: field 'answer' has no '#### <number>' line"), std::string::npos);
+}
+
+TEST(Datasets, DartAndGenericMappings) {
+  std::string path = write_temp(
+      "{\"query\": \"What is 1/2+1/4?\", \"gt_ans\": \"\\\\frac{3}{4}\", \"query_metadata\": {\"level\": 2}}\n");
+  ReadOptions o;
+  o.format = DatasetFormat::Dart;
+  Example ex = read_dataset(path, o).examples.at(0);
+  EXPECT_EQ(ex.answer, "\\frac{3}{4}");
+  EXPECT_EQ(ex.level, 2);
+
+  path = write_temp("{\"uid\": \"q1\", \"prompt\": \"Pick\", \"opts\": [\"x\", \"y\"], \"gold\": 1}\n");
+  o.format = DatasetFormat::Generic;
+  o.mapping = FieldMapping::parse("id=uid,question=prompt,choices=opts,gold=gold");
+  ex = read_dataset(path, o).examples.at(0);
+  EXPECT_EQ(ex.id, "q1");
+  EXPECT_EQ(ex.answer, "B");
+  EXPECT_THROW(FieldMapping::parse("question"), Error);
+  EXPECT_THROW(FieldMapping::parse("colour=red"), Error);
+}
+
+TEST(Prompts, DrllmArcInstructPromptKeepsTheLeadingQuote) {
+  Example ex;
+  ex.question = "Which is a metal?";
+  ex.choices = {"wood", "iron"};
+  EXPECT_EQ(PromptTemplate::drllm("arc", true).render(ex),
+            "\"Question: Which is a metal?\nA. wood\nB. iron\nAnswer with a single letter (A, B, C, or D) and no "
+            "explanation. You answer should start with \"Answer: \" and be followed by the letter of the answer you "
+            "choose. Do not include any other text in your response.");
+  EXPECT_EQ(PromptTemplate::drllm("arc", false).render(ex),
+            "Question: Which is a metal?\n\n(A) wood\n(B) iron\n\nAnswer: The correct answer is ");
+}
+
+TEST(Prompts, DrllmMathPrompts) {
+  Example ex;
+  ex.question = "What is {x} if x=2?";  // braces in the question are text, not placeholders
+  EXPECT_EQ(PromptTemplate::drllm("math", true).render(ex),
+            "Question: What is {x} if x=2?\nThe final answer MUST BE put in \\boxed{} and no explanation.");
+  EXPECT_EQ(PromptTemplate::drllm("math", false).render(ex),
+            "Question: What is $2 + 3$?\nAnswer: \\boxed{5}\n\nQuestion: What is $10 \\div 2$?\nAnswer: \\boxed{5}\n\n"
+            "Question: What is {x} if x=2?\nAnswer: \\boxed{");
+}
+
+TEST(Prompts, UserTemplatesAreCheckedUpFront) {
+  Example ex;
+  ex.question = "Q";
+  ex.answer = "A";
+  EXPECT_EQ(PromptTemplate("<{question}|{answer}> {{literal}}", ChoiceStyle::Dotted).render(ex), "<Q|A> {literal}");
+  EXPECT_THROW(PromptTemplate("{question} {context}", ChoiceStyle::Dotted), Error);
+  EXPECT_THROW(PromptTemplate("{question", ChoiceStyle::Dotted), Error);
+  EXPECT_THROW(PromptTemplate("a } b", ChoiceStyle::Dotted), Error);
+}
+
+}  // namespace
+}  // namespace drllm::data

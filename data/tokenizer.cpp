@@ -199,9 +199,10 @@ int32_t Tokenizer::vocab_size() const { return static_cast<int32_t>(impl_->id_to
 std::string StreamingDecoder::push(int32_t id) {
   ids_.push_back(id);
   std::string text = tokenizer_.decode(ids_, skip_special_);
-  // A trailing U+FFFD may be a character whose remaining bytes are still to come: hold it back.
+  // Trailing U+FFFDs may be a character whose remaining bytes are still to come (byte fallback writes one per
+  // byte): hold them back.
   size_t stable = text.size();
-  if (stable >= 3 && text.compare(stable - 3, 3, "\xEF\xBF\xBD") == 0) stable -= 3;
+  while (stable >= 3 && text.compare(stable - 3, 3, "\xEF\xBF\xBD") == 0) stable -= 3;
   if (stable <= emitted_) return "";
   std::string fresh = text.substr(emitted_, stable - emitted_);
   emitted_ = stable;

@@ -1,0 +1,108 @@
+// Tokenizer behaviour that the Python parity test (tests/python/test_tokenizer_parity.py) does not cover:
+// streaming decode of partial UTF-8, and clear errors for tokenizer files drllm does not support.
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "data/tokenizer.h"
+
+namespace drllm::data {
+namespace {
+
+std::string tokenizer_path(const std::string& family) {
+  return std::string(DRLLM_ASSETS_DIR) + "/tokenizers/" + family + "/tokenizer.json";
+}
+
+TEST(StreamingDecoder, HoldsBackPartialCharactersUntilTheyComplete) {
+  for (const char* family : {"qwen3", "llama3_1", "llama2"}) {
+    Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path(family));
+    const std::string text = "Emoji 👋🏽 and 日本語, then ascii.";
+    std::vector<int32_t> ids = tokenizer.encode(text);
+    StreamingDecoder stream(tokenizer);
+    std::string streamed;
+    for (int32_t id : ids) {
+      std::string piece = stream.push(id);
+      EXPECT_EQ(piece.find("\xEF\xBF\xBD"), std::string::npos) << family << ": a chunk held U+FFFD";
+      streamed += piece;
+    }
+    streamed += stream.finish();
+    EXPECT_EQ(streamed, tokenizer.decode(ids, true)) << family;
+    EXPECT_EQ(streamed, text) << family;
+  }
+}
+
+TEST(StreamingDecoder, SkipsSpecialTokensByDefault) {
+  Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path("qwen3"));
+  std::vector<int32_t> ids = tokenizer.encode("Hi<|im_end|>");
+  StreamingDecoder stream(tokenizer);
+  std::string out;
+  for (int32_t id : ids) out += stream.push(id);
+  EXPECT_EQ(out + stream.finish(), "Hi");
+  EXPECT_TRUE(tokenizer.is_special(ids.back()));
+  EXPECT_EQ(tokenizer.token_to_id("<|im_end|>"), ids.back());
+}
+
+void expect_error(const std::string& json, const std::string& fragment) {
+  try {
+    Tokenizer::from_json_text(json, "test/tokenizer.json");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("test/tokenizer.json"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Tokenizer, UnsupportedFilesAreClearErrors) {
+  expect_error(R"({"model": {"type": "WordPiece", "vocab": {}}})", "model type 'WordPiece' is not supported");
+  expect_error(R"({"model": {"type": "Unigram", "vocab": []}})", "model type 'Unigram' is not supported");
+  expect_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                   "normalizer": {"type": "BertNormalizer"}})", "normalizer type 'BertNormalizer'");
+  expect_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                   "pre_tokenizer": {"type": "Whitespace"}})", "pre-tokenizer type 'Whitespace'");
+  expect_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})", "merge 0");
+  expect_error(R"({"not": "a tokenizer"})", "not a tokenizer.json");
+  expect_error("{", "not valid JSON");
+}
+
+TEST(Tokenizer, IdsOutsideTheVocabularyAreErrors) {
+  Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path("llama2"));
+  EXPECT_EQ(tokenizer.vocab_size(), 32000);
+  EXPECT_THROW(tokenizer.decode({5, 32000}), Error);
+  EXPECT_THROW(tokenizer.decode({-1}), Error);
+}
+
+}  // namespace
+}  // namespace drllm::data
+
+#include "data/lm_eval.h"
+
+namespace drllm::data {
+namespace {
+
+TEST(LmEvalRequests, TrailingSpaceMovesToTheContinuationAndIdsSplitTheJoinedString) {
+  Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path("llama3_1"));
+  LoglikelihoodRequest r = encode_pair(tokenizer, "Question: Is ice cold?\nAnswer: ", "yes", false);
+  std::vector<int32_t> whole = tokenizer.encode("Question: Is ice cold?\nAnswer: yes");
+  std::vector<int32_t> joined = r.context;
+  joined.insert(joined.end(), r.continuation.begin(), r.continuation.end());
+  EXPECT_EQ(joined, whole);
+  EXPECT_EQ(r.context, tokenizer.encode("Question: Is ice cold?\nAnswer:"));
+  EXPECT_EQ(tokenizer.decode(r.continuation), " yes");
+  LoglikelihoodRequest with_bos = encode_pair(tokenizer, "Q:", " A", true);
+  EXPECT_EQ(with_bos.context.front(), 128000);  // <|begin_of_text|>
+}
+
+TEST(LmEvalRequests, TaskContextsAsTheHarnessWritesThem) {
+  Example ex;
+  ex.question = " What is 2+2? ";
+  ex.choices = {"3", "4", "5", "6"};
+  ex.subject = "high_school_mathematics";
+  EXPECT_EQ(lm_eval_context("arc", ex), "Question:  What is 2+2? \nAnswer:");
+  EXPECT_EQ(lm_eval_context("mmlu", ex),
+            "The following are multiple choice questions (with answers) about high school mathematics.\n\n"
+            "What is 2+2?\nA. 3\nB. 4\nC. 5\nD. 6\nAnswer:");
+  EXPECT_EQ(lm_eval_choices("mmlu", ex), (std::vector<std::string>{"A", "B", "C", "D"}));
+  EXPECT_THROW(lm_eval_context("hellaswag", ex), Error);
+}
+
+}  // namespace
+}  // namespace drllm::data

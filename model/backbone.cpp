@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "model/gguf_model.h"
 #include "model/safetensors.h"
 
 namespace drllm::model {
@@ -12,17 +13,29 @@ namespace drllm::model {
 Backbone::Backbone(ModelConfig config, BackboneWeights weights, at::Device device)
     : config_(std::move(config)), weights_(std::move(weights)), device_(device), rope_(config_, device) {}
 
-Backbone Backbone::load(const std::string& model_dir, const LoadOptions& options) {
-  ModelConfig config = ModelConfig::from_file((std::filesystem::path(model_dir) / "config.json").string());
+Backbone Backbone::load(const std::string& model_path, const LoadOptions& options) {
   at::Device device(options.device);
-  at::ScalarType dtype = at::kFloat;
-  if (options.dtype != "auto")
-    dtype = scalar_type_of(options.dtype);
-  else if (device.is_cuda())
-    dtype = scalar_type_of(config.dtype);
-  SafetensorsCheckpoint checkpoint(model_dir);
-  BackboneWeights weights = load_weights(checkpoint, config, dtype, device);
+  auto compute_dtype = [&](const std::string& checkpoint_dtype) {
+    if (options.dtype != "auto") return scalar_type_of(options.dtype);
+    return device.is_cuda() ? scalar_type_of(checkpoint_dtype) : at::kFloat;
+  };
+  if (is_gguf_path(model_path)) {
+    GgufFile gguf(model_path);
+    ModelConfig config = config_from_gguf(gguf);
+    // A quantized file has no single dtype: CUDA computes in bf16 unless told otherwise.
+    at::ScalarType dtype = compute_dtype("bfloat16");
+    BackboneWeights weights = load_weights(GgufWeightSource(gguf, config, dtype, device), config);
+    return Backbone(std::move(config), std::move(weights), device);
+  }
+  ModelConfig config = ModelConfig::from_file((std::filesystem::path(model_path) / "config.json").string());
+  SafetensorsCheckpoint checkpoint(model_path);
+  BackboneWeights weights =
+      load_weights(SafetensorsWeightSource(checkpoint, compute_dtype(config.dtype), device), config);
   return Backbone(std::move(config), std::move(weights), device);
+}
+
+bool is_gguf_path(const std::string& path) {
+  return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0 && std::filesystem::is_regular_file(path);
 }
 
 KvCache Backbone::new_cache(RepeatKv mode, int64_t expected_tokens) const {

@@ -27,12 +27,15 @@ struct LoadOptions {
   std::string dtype = "auto";  // "auto": fp32 on CPU, the checkpoint's dtype on CUDA; or float32/bfloat16/float16
 };
 
+// True for an existing file named *.gguf.
+bool is_gguf_path(const std::string& path);
+
 class Backbone {
  public:
   Backbone(ModelConfig config, BackboneWeights weights, at::Device device);
 
-  // Reads config.json and the safetensors checkpoint of a Hugging Face model folder.
-  static Backbone load(const std::string& model_dir, const LoadOptions& options = {});
+  // Reads a Hugging Face model folder (config.json + safetensors) or a .gguf file.
+  static Backbone load(const std::string& model_path, const LoadOptions& options = {});
 
   // Runs the prompt tokens [B, T] (int64) along `plan` into an empty cache.
   // Returns logits [B, V] of the last position, or [B, T, V] with all_positions.

@@ -24,38 +24,8 @@ at::ScalarType scalar_type_of(StDType dtype) {
   }
 }
 
-// Loads one tensor by its Hugging Face name, checking dtype and shape against what the config implies.
-class TensorReader {
- public:
-  TensorReader(const SafetensorsCheckpoint& checkpoint, at::ScalarType dtype, at::Device device)
-      : checkpoint_(checkpoint), dtype_(dtype), device_(device) {}
-
-  at::Tensor get(const std::string& name, std::vector<int64_t> expected_shape) const {
-    auto entry = checkpoint_.get(name);
-    const TensorInfo& info = *entry.info;
-    std::string where = cat(entry.file->path(), ": tensor '", name, "'");
-    DRLLM_CHECK(info.dtype == StDType::F32 || info.dtype == StDType::F16 || info.dtype == StDType::BF16, where,
-                " has dtype ", to_string(info.dtype), "; weights must be F32, F16 or BF16");
-    DRLLM_CHECK(info.shape == expected_shape, where, " has shape ", shape_text(info.shape),
-                " but the config implies ", shape_text(expected_shape));
-    // from_blob views the mmapped bytes (never written); .to(copy=true) makes an owned tensor on the device.
-    at::Tensor view = at::from_blob(const_cast<uint8_t*>(entry.file->bytes(info)), info.shape,
-                                    at::TensorOptions().dtype(scalar_type_of(info.dtype)));
-    return view.to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
-  }
-
-  at::Tensor get_optional(const std::string& name, std::vector<int64_t> expected_shape, bool wanted) const {
-    return wanted ? get(name, std::move(expected_shape)) : at::Tensor();
-  }
-
- private:
-  const SafetensorsCheckpoint& checkpoint_;
-  at::ScalarType dtype_;
-  at::Device device_;
-};
-
 // The one Hugging Face name table: where each runtime weight of layer `i` comes from.
-LayerWeights load_layer(const TensorReader& r, const ModelConfig& c, int64_t i) {
+LayerWeights load_layer(const WeightSource& r, const ModelConfig& c, int64_t i) {
   const std::string p = "model.layers." + std::to_string(i) + ".";
   const int64_t D = c.hidden_size, F = c.intermediate_size, Dh = c.head_dim;
   const int64_t q_rows = c.num_heads * Dh, kv_rows = c.num_kv_heads * Dh;
@@ -82,6 +52,20 @@ LayerWeights load_layer(const TensorReader& r, const ModelConfig& c, int64_t i) 
 
 }  // namespace
 
+at::Tensor SafetensorsWeightSource::get(const std::string& name, const std::vector<int64_t>& expected_shape) const {
+  auto entry = checkpoint_.get(name);
+  const TensorInfo& info = *entry.info;
+  std::string where = cat(entry.file->path(), ": tensor '", name, "'");
+  DRLLM_CHECK(info.dtype == StDType::F32 || info.dtype == StDType::F16 || info.dtype == StDType::BF16, where,
+              " has dtype ", to_string(info.dtype), "; weights must be F32, F16 or BF16");
+  DRLLM_CHECK(info.shape == expected_shape, where, " has shape ", shape_text(info.shape),
+              " but the config implies ", shape_text(expected_shape));
+  // from_blob views the mmapped bytes (never written); .to(copy=true) makes an owned tensor on the device.
+  at::Tensor view = at::from_blob(const_cast<uint8_t*>(entry.file->bytes(info)), info.shape,
+                                  at::TensorOptions().dtype(scalar_type_of(info.dtype)));
+  return view.to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
+}
+
 at::ScalarType scalar_type_of(const std::string& config_dtype) {
   if (config_dtype == "float32") return at::kFloat;
   if (config_dtype == "bfloat16") return at::kBFloat16;
@@ -89,9 +73,7 @@ at::ScalarType scalar_type_of(const std::string& config_dtype) {
   throw Error(cat("unsupported dtype '", config_dtype, "'; supported: float32, bfloat16, float16"));
 }
 
-BackboneWeights load_weights(const SafetensorsCheckpoint& checkpoint, const ModelConfig& config,
-                             at::ScalarType dtype, at::Device device) {
-  TensorReader reader(checkpoint, dtype, device);
+BackboneWeights load_weights(const WeightSource& reader, const ModelConfig& config) {
   BackboneWeights w;
   w.embed = reader.get("model.embed_tokens.weight", {config.vocab_size, config.hidden_size});
   for (int64_t i = 0; i < config.num_layers; ++i) w.layers.push_back(load_layer(reader, config, i));

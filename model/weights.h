@@ -14,6 +14,18 @@
 namespace drllm::model {
 
 class SafetensorsCheckpoint;
+class GgufFile;
+
+// Where weights come from, by Hugging Face name: each source checks the stored dtype and shape against what the
+// config implies and returns an owned tensor in the compute dtype on the device.
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual at::Tensor get(const std::string& hf_name, const std::vector<int64_t>& expected_shape) const = 0;
+  at::Tensor get_optional(const std::string& hf_name, const std::vector<int64_t>& expected_shape, bool wanted) const {
+    return wanted ? get(hf_name, expected_shape) : at::Tensor();
+  }
+};
 
 struct LayerWeights {
   at::Tensor input_norm;  // [D]
@@ -37,10 +49,21 @@ struct BackboneWeights {
   at::Tensor lm_head;     // [V, D]; the same storage as embed when tied
 };
 
-// Reads every tensor the config needs, checks each one's dtype and shape against the config (errors name the
-// tensor and the file), converts to `dtype` on `device`.
-BackboneWeights load_weights(const SafetensorsCheckpoint& checkpoint, const ModelConfig& config,
-                             at::ScalarType dtype, at::Device device);
+// Reads every tensor the config needs from a source and fuses q/k/v and gate/up (errors name tensor and file).
+BackboneWeights load_weights(const WeightSource& source, const ModelConfig& config);
+
+// A safetensors checkpoint as a WeightSource.
+class SafetensorsWeightSource : public WeightSource {
+ public:
+  SafetensorsWeightSource(const SafetensorsCheckpoint& checkpoint, at::ScalarType dtype, at::Device device)
+      : checkpoint_(checkpoint), dtype_(dtype), device_(device) {}
+  at::Tensor get(const std::string& hf_name, const std::vector<int64_t>& expected_shape) const override;
+
+ private:
+  const SafetensorsCheckpoint& checkpoint_;
+  at::ScalarType dtype_;
+  at::Device device_;
+};
 
 at::ScalarType scalar_type_of(const std::string& config_dtype);
 

@@ -96,13 +96,16 @@ void PreTokenizer::add(const nlohmann::json& j, const std::string& source, std::
       regex = "\\Q" + pattern.at("String").get<std::string>() + "\\E";
     }
     steps.push_back({Step::Split, std::make_unique<SplitRegex>(regex, source), false});
+  } else if (type == "Digits") {
+    // Digits split off: one piece per digit, or per run of digits.
+    steps.push_back({Step::Split, std::make_unique<SplitRegex>(j.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)", source), false});
   } else if (type == "ByteLevel") {
     Step step{Step::ByteLevel, nullptr, j.value("add_prefix_space", false)};
     if (j.value("use_regex", true)) step.regex = std::make_unique<SplitRegex>(kGpt2Pattern, source);
     steps.push_back(std::move(step));
   } else {
     throw Error(cat(source, ": pre-tokenizer type '", type,
-                    "' is not supported; supported: Split, ByteLevel, Sequence"));
+                    "' is not supported; supported: Split, Digits, ByteLevel, Sequence"));
   }
 }
 

@@ -7,10 +7,12 @@
 #include "common/error.h"
 #include "data/added_vocabulary.h"
 #include "data/bpe.h"
+#include "data/gguf_tokenizer.h"
 #include "data/pre_tokenizer.h"
 #include "data/text_normalizer.h"
 #include "data/token_decoder.h"
 #include "data/unicode.h"
+#include "model/gguf.h"
 
 namespace drllm::data {
 
@@ -115,6 +117,8 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0)
+    return from_json_text(tokenizer_json_from_gguf(model::GgufFile(path)), path);
   std::ifstream in(path, std::ios::binary);
   DRLLM_CHECK(in, path, ": cannot open tokenizer file");
   std::stringstream buffer;

@@ -15,7 +15,7 @@ namespace drllm::data {
 
 class Tokenizer {
  public:
-  static Tokenizer from_file(const std::string& path);
+  static Tokenizer from_file(const std::string& path);  // tokenizer.json, or a .gguf file's metadata
   static Tokenizer from_json_text(const std::string& text, const std::string& source);
   ~Tokenizer();
   Tokenizer(Tokenizer&&) noexcept;

@@ -16,6 +16,7 @@ void add_inspect(CLI::App& app);
 void add_generate(CLI::App& app, const CommonOptions& common);
 void add_tokenize(CLI::App& app);
 void add_chat_template(CLI::App& app);
+void add_convert(CLI::App& app);
 
 // The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default that
 // scripts/setup makes under the project's models/ folder.

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   drllm::cli::add_generate(app, common);
   drllm::cli::add_tokenize(app);
   drllm::cli::add_chat_template(app);
+  drllm::cli::add_convert(app);
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #include "model/model_config.h"
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -168,6 +169,44 @@ std::string to_string(Architecture architecture) {
     case Architecture::Qwen3: return "qwen3";
   }
   return "?";
+}
+
+std::string ModelConfig::to_hf_json() const {
+  static const std::map<Architecture, std::string> classes = {{Architecture::Llama, "LlamaForCausalLM"},
+                                                              {Architecture::Mistral, "MistralForCausalLM"},
+                                                              {Architecture::Qwen2, "Qwen2ForCausalLM"},
+                                                              {Architecture::Qwen3, "Qwen3ForCausalLM"}};
+  nlohmann::ordered_json j;
+  j["architectures"] = {classes.at(architecture)};
+  j["model_type"] = to_string(architecture);
+  j["vocab_size"] = vocab_size;
+  j["hidden_size"] = hidden_size;
+  j["intermediate_size"] = intermediate_size;
+  j["num_hidden_layers"] = num_layers;
+  j["num_attention_heads"] = num_heads;
+  j["num_key_value_heads"] = num_kv_heads;
+  j["head_dim"] = head_dim;
+  j["hidden_act"] = "silu";
+  j["rms_norm_eps"] = rms_norm_eps;
+  j["rope_theta"] = rope_theta;
+  if (rope_scaling.type == "llama3")
+    j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", rope_scaling.factor},
+                         {"low_freq_factor", rope_scaling.low_freq_factor},
+                         {"high_freq_factor", rope_scaling.high_freq_factor},
+                         {"original_max_position_embeddings", rope_scaling.original_max_position_embeddings}};
+  j["max_position_embeddings"] = max_position_embeddings;
+  j["tie_word_embeddings"] = tie_word_embeddings;
+  if (architecture == Architecture::Llama || architecture == Architecture::Mistral) {
+    j["attention_bias"] = qkv_bias;
+    j["mlp_bias"] = mlp_bias;
+  }
+  if (architecture == Architecture::Qwen3) j["attention_bias"] = qkv_bias;
+  if (sliding_window) j["sliding_window"] = *sliding_window;
+  if (bos_token_id) j["bos_token_id"] = *bos_token_id;
+  if (eos_token_ids.size() == 1) j["eos_token_id"] = eos_token_ids[0];
+  else if (!eos_token_ids.empty()) j["eos_token_id"] = eos_token_ids;
+  j["torch_dtype"] = dtype;
+  return j.dump(2);
 }
 
 std::string ModelConfig::describe() const {

@@ -52,6 +52,8 @@ struct ModelConfig {
 
   // Human-readable multi-line summary (drllm inspect).
   std::string describe() const;
+  // A Hugging Face config.json that transformers loads as this model (drllm convert).
+  std::string to_hf_json() const;
 };
 
 std::string to_string(Architecture architecture);

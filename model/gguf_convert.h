@@ -1,0 +1,14 @@
+// GGUF -> Hugging Face folder: config.json and model.safetensors (dequantized, q/k un-permuted, Hugging Face
+// names) that transformers loads. The tokenizer files are written by the caller (data/gguf_tokenizer.h).
+#pragma once
+
+#include <string>
+
+namespace drllm::model {
+
+class GgufFile;
+
+// Writes config.json and model.safetensors into `folder` (which must exist); dtype float32, bfloat16 or float16.
+void write_hf_checkpoint_from_gguf(const GgufFile& gguf, const std::string& folder, const std::string& dtype);
+
+}  // namespace drllm::model

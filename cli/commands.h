@@ -19,7 +19,7 @@ void add_chat_template(CLI::App& app);
 void add_convert(CLI::App& app);
 
 // The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default that
-// scripts/setup makes under the project's models/ folder.
+// scripts/setup fetches into the project's models/ folder (SmolLM2-135M-Instruct, Q4_1 GGUF).
 std::string default_model_dir();
 
 // at::set_num_threads per DESIGN.md; returns the count used.

@@ -1,12 +1,16 @@
-// drllm generate: greedy generation along a layer plan (all layers executed by default) from prompt token
-// ids. Text prompts arrive with the tokenizer (data/); until then ids in, ids out.
+// drllm generate: greedy generation along a layer plan (all layers by default), from text prompts (through the
+// model's tokenizer, and its chat template with --chat) or from token ids. Prints one answer per prompt; with
+// --jsonl one JSON object per prompt (prompt, answer, ids, plan, layer_visits).
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/model_resources.h"
 #include "common/error.h"
 #include "model/backbone.h"
 #include "model/generate.h"
@@ -16,11 +20,19 @@ namespace {
 
 struct GenerateOptions {
   std::string model_dir = default_model_dir();
-  std::string prompt_ids = "1 2 3 4 5 6 7 8";
+  std::vector<std::string> prompts;
+  std::string prompts_file;  // one JSON string (or JSON object with "prompt") per line
+  std::string prompt_ids;
+  std::string tokenizer;
+  bool chat = false;
+  std::string chat_template;
+  std::string system;
   std::string plan;  // empty: execute every layer
   int64_t max_new_tokens = 20;
+  int64_t min_new_tokens = 0;
   std::vector<int64_t> stop_ids;
   bool no_eos_stop = false;
+  bool jsonl = false;
   std::string repeat_kv = "shared";
   std::string device = "cpu";
   std::string dtype = "auto";
@@ -34,7 +46,7 @@ std::vector<int64_t> parse_ids(const std::string& text) {
     try {
       size_t used = 0;
       ids.push_back(std::stoll(item, &used));
-      DRLLM_CHECK(used == item.size(), "");
+      if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
       throw Error(cat("--prompt-ids: '", item, "' is not a token id"));
     }
@@ -42,11 +54,27 @@ std::vector<int64_t> parse_ids(const std::string& text) {
   return ids;
 }
 
+std::vector<std::string> read_prompts_file(const std::string& path) {
+  std::ifstream in(path);
+  DRLLM_CHECK(in, path, ": cannot open prompts file");
+  std::vector<std::string> prompts;
+  std::string line;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      prompts.push_back(j.is_string() ? j.get<std::string>() : j.at("prompt").get<std::string>());
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(cat(path, ":", n, ": expected a JSON string or an object with \"prompt\": ", e.what()));
+    }
+  }
+  return prompts;
+}
+
 void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   int threads = configure_threads(common.threads);
   auto t0 = std::chrono::steady_clock::now();
   model::Backbone backbone = model::Backbone::load(o.model_dir, {o.device, o.dtype});
-  auto t1 = std::chrono::steady_clock::now();
   const model::ModelConfig& config = backbone.config();
   model::LayerPlan plan = o.plan.empty() ? model::LayerPlan::all_execute(config.num_layers)
                                          : model::LayerPlan::parse(o.plan);
@@ -54,41 +82,94 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
 
   model::GenerationOptions gen;
   gen.max_new_tokens = o.max_new_tokens;
+  gen.min_new_tokens = o.min_new_tokens;
   gen.stop_tokens = o.stop_ids;
   if (!o.no_eos_stop)
     gen.stop_tokens.insert(gen.stop_tokens.end(), config.eos_token_ids.begin(), config.eos_token_ids.end());
   gen.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
 
-  std::vector<int64_t> prompt = parse_ids(o.prompt_ids);
-  model::Generation result = model::generate_greedy(backbone, prompt, plan, gen);
-  auto t2 = std::chrono::steady_clock::now();
+  // The prompts as token ids (with their text when there is one).
+  std::vector<std::string> texts = o.prompts;
+  if (!o.prompts_file.empty()) {
+    std::vector<std::string> more = read_prompts_file(o.prompts_file);
+    texts.insert(texts.end(), more.begin(), more.end());
+  }
+  std::optional<data::Tokenizer> tokenizer;
+  if (!texts.empty() || o.prompt_ids.empty() || o.jsonl)
+    tokenizer = data::Tokenizer::from_file(tokenizer_path_for(o.model_dir, o.tokenizer));
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<std::string> prompt_texts;  // aligned with prompts; "" for --prompt-ids
+  if (!o.prompt_ids.empty()) {
+    prompts.push_back(parse_ids(o.prompt_ids));
+    prompt_texts.emplace_back();
+  }
+  std::optional<data::ChatTemplate> chat;
+  if (o.chat) chat = chat_template_for(o.model_dir, o.chat_template);
+  for (const std::string& text : texts) {
+    std::string rendered = text;
+    if (chat) {
+      std::vector<data::ChatMessage> messages;
+      if (!o.system.empty()) messages.push_back({"system", o.system});
+      messages.push_back({"user", text});
+      rendered = chat->render(messages, /*add_generation_prompt=*/true);
+    }
+    std::vector<int32_t> ids = tokenizer->encode(rendered, /*add_special_tokens=*/!chat);
+    prompts.emplace_back(ids.begin(), ids.end());
+    prompt_texts.push_back(text);
+  }
+  DRLLM_CHECK(!prompts.empty(), "generate: no prompt; give --prompt, --prompts-file or --prompt-ids");
+  auto t1 = std::chrono::steady_clock::now();
 
-  double load_s = std::chrono::duration<double>(t1 - t0).count();
-  double gen_s = std::chrono::duration<double>(t2 - t1).count();
+  int64_t tokens = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    model::Generation result = model::generate_greedy(backbone, prompts[i], plan, gen);
+    tokens += static_cast<int64_t>(result.tokens.size());
+    std::string answer;
+    if (tokenizer) answer = tokenizer->decode(std::vector<int32_t>(result.tokens.begin(), result.tokens.end()), true);
+    if (o.jsonl) {
+      nlohmann::json j = {{"answer", answer}, {"ids", result.tokens}, {"plan", plan.to_string()},
+                          {"layer_visits", result.layer_visits}, {"stopped", result.stopped}};
+      if (!prompt_texts[i].empty()) j["prompt"] = prompt_texts[i];
+      std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else if (!prompt_texts[i].empty()) {
+      std::cout << answer << "\n";
+    } else {
+      for (size_t k = 0; k < result.tokens.size(); ++k) std::cout << (k ? " " : "") << result.tokens[k];
+      std::cout << "\n";
+    }
+  }
+  auto t2 = std::chrono::steady_clock::now();
+  double load_s = std::chrono::duration<double>(t1 - t0).count(), gen_s = std::chrono::duration<double>(t2 - t1).count();
   std::cerr << "model " << o.model_dir << " (" << model::to_string(config.architecture) << ", " << config.num_layers
-            << " layers) loaded in " << load_s << " s on " << o.device << ", " << threads << " threads\n"
-            << "plan " << plan.to_string() << " (" << plan.executed() << " layer visits per pass, repeat KV "
-            << o.repeat_kv << ")\n";
-  for (size_t i = 0; i < result.tokens.size(); ++i) std::cout << (i ? " " : "") << result.tokens[i];
-  std::cout << "\n";
-  std::cerr << result.tokens.size() << " tokens in " << gen_s << " s ("
-            << (gen_s > 0 ? result.tokens.size() / gen_s : 0.0) << " tokens/s), " << result.layer_visits
-            << " layer visits" << (result.stopped ? ", stopped on a stop token" : "") << "\n";
+            << " layers) loaded in " << load_s << " s on " << o.device << ", " << threads << " threads; plan "
+            << plan.to_string() << " (" << plan.executed() << " layer visits per pass, repeat KV " << o.repeat_kv
+            << ")\n"
+            << prompts.size() << " prompts, " << tokens << " tokens in " << gen_s << " s ("
+            << (gen_s > 0 ? tokens / gen_s : 0.0) << " tokens/s)\n";
 }
 
 }  // namespace
 
 void add_generate(CLI::App& app, const CommonOptions& common) {
-  auto* cmd = app.add_subcommand("generate", "greedy generation from prompt token ids along a layer plan");
+  auto* cmd = app.add_subcommand("generate", "greedy generation along a layer plan, from text or token ids");
   auto o = std::make_shared<GenerateOptions>();
-  cmd->add_option("--model", o->model_dir, "Hugging Face model folder")->capture_default_str();
-  cmd->add_option("--prompt-ids", o->prompt_ids, "prompt token ids, space-separated")->capture_default_str();
+  cmd->add_option("--model", o->model_dir, "Hugging Face model folder or .gguf file")->capture_default_str();
+  cmd->add_option("--prompt", o->prompts, "a prompt (repeatable)");
+  cmd->add_option("--prompts-file", o->prompts_file, "prompts, one JSON string (or {\"prompt\": ...}) per line");
+  cmd->add_option("--prompt-ids", o->prompt_ids, "a prompt as space-separated token ids");
+  cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json or .gguf (default: the model's)");
+  cmd->add_flag("--chat", o->chat, "wrap each prompt as a user message in the model's chat template");
+  cmd->add_option("--chat-template", o->chat_template, "template by name: llama3, qwen2.5, qwen3, smollm2, chatml");
+  cmd->add_option("--system", o->system, "system message (with --chat)");
   cmd->add_option("--plan", o->plan, "layer plan: one of 0 (skip), 1 (execute), 2 (repeat) per layer, "
                                      "comma-separated (default: execute all)");
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "tokens to generate at most")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--min-new-tokens", o->min_new_tokens, "stop tokens are ignored before this many tokens")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--stop-ids", o->stop_ids, "extra stop token ids (the config's eos ids always stop)");
   cmd->add_flag("--no-eos-stop", o->no_eos_stop, "do not stop on the config's eos ids");
+  cmd->add_flag("--jsonl", o->jsonl, "one JSON object per prompt");
   cmd->add_option("--repeat-kv", o->repeat_kv, "KV cache of a repeated layer: shared (as transformers) or separate")
       ->capture_default_str()->check(CLI::IsMember({"shared", "separate"}));
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();

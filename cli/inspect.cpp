@@ -3,7 +3,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "model/backbone.h"
 #include "model/fingerprint.h"
+#include "model/gguf_model.h"
 #include "model/model_config.h"
 
 namespace drllm::cli {
@@ -11,10 +13,12 @@ namespace drllm::cli {
 void add_inspect(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "print a model folder's config, tensor counts and fingerprint");
   auto model_dir = std::make_shared<std::string>(default_model_dir());
-  cmd->add_option("model", *model_dir, "Hugging Face model folder (config.json + safetensors)")
+  cmd->add_option("model", *model_dir, "Hugging Face model folder (config.json + safetensors) or .gguf file")
       ->capture_default_str();
   cmd->callback([model_dir] {
-    model::ModelConfig config = model::ModelConfig::from_file(*model_dir + "/config.json");
+    model::ModelConfig config = model::is_gguf_path(*model_dir)
+                                    ? model::config_from_gguf(model::GgufFile(*model_dir))
+                                    : model::ModelConfig::from_file(*model_dir + "/config.json");
     model::CheckpointSummary summary = model::summarize_checkpoint(*model_dir);
     std::cout << "model               " << *model_dir << "\n"
               << config.describe() << "files               " << summary.num_files << "\n"

@@ -2,16 +2,38 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "common/error.h"
 #include "common/sha256.h"
+#include "model/gguf.h"
 #include "model/safetensors.h"
 
 namespace drllm::model {
 
+namespace {
+
+CheckpointSummary summarize_gguf(const std::string& path) {
+  GgufFile gguf(path);
+  CheckpointSummary s;
+  std::map<std::string, int> types;
+  for (const GgufTensorInfo& t : gguf.tensors()) {
+    s.num_tensors += 1;
+    s.num_parameters += t.numel();
+    types[to_string(t.type)] += 1;
+  }
+  for (const auto& [type, count] : types) s.dtypes += (s.dtypes.empty() ? "" : " ") + type + "x" + std::to_string(count);
+  s.num_files = 1;
+  s.fingerprint = sha256_hex(gguf.header_bytes());
+  return s;
+}
+
+}  // namespace
+
 CheckpointSummary summarize_checkpoint(const std::string& model_dir) {
+  if (model_dir.size() > 5 && model_dir.compare(model_dir.size() - 5, 5, ".gguf") == 0) return summarize_gguf(model_dir);
   std::string config_path = (std::filesystem::path(model_dir) / "config.json").string();
   std::ifstream in(config_path, std::ios::binary);
   DRLLM_CHECK(in, config_path, ": cannot open model config");

@@ -16,6 +16,7 @@ struct CheckpointSummary {
   std::string fingerprint;  // sha256 hex
 };
 
-CheckpointSummary summarize_checkpoint(const std::string& model_dir);
+// A Hugging Face folder, or a .gguf file (fingerprint: sha256 of its header, metadata and tensor index).
+CheckpointSummary summarize_checkpoint(const std::string& model_path);
 
 }  // namespace drllm::model

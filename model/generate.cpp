@@ -1,6 +1,7 @@
 #include "model/generate.h"
 
 #include <algorithm>
+#include <cmath>
 
 
 #include "common/error.h"
@@ -19,6 +20,8 @@ Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& promp
   at::Tensor logits = backbone.prefill(ids, plan, cache, observer);
   out.layer_visits += plan.executed();
   while (true) {
+    if (static_cast<int64_t>(out.tokens.size()) < options.min_new_tokens)
+      for (int64_t stop : options.stop_tokens) logits.index_put_({0, stop}, -INFINITY);
     int64_t next = logits.argmax(-1).item<int64_t>();
     out.tokens.push_back(next);
     if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), next) != options.stop_tokens.end()) {

@@ -11,6 +11,7 @@ namespace drllm::model {
 
 struct GenerationOptions {
   int64_t max_new_tokens = 20;
+  int64_t min_new_tokens = 0;        // stop tokens are masked until this many tokens exist (HF min_length)
   std::vector<int64_t> stop_tokens;  // empty: the config's eos ids are not added implicitly
   RepeatKv repeat_kv = RepeatKv::Shared;
 };

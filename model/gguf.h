@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -52,6 +53,10 @@ class GgufFile {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(const std::string& name) const;
   const uint8_t* tensor_data(const GgufTensorInfo& info) const { return data_ + info.offset; }
+  // The header, metadata and tensor infos: everything before the tensor data.
+  std::string_view header_bytes() const {
+    return {reinterpret_cast<const char*>(file_.data()), static_cast<size_t>(data_ - file_.data())};
+  }
 
   bool has(const std::string& key) const { return metadata_.count(key) != 0; }
   // Typed access: throws naming the key when it is missing or of another type.

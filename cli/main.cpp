@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   drllm::cli::add_tokenize(app);
   drllm::cli::add_chat_template(app);
   drllm::cli::add_convert(app);
+  drllm::cli::add_eval(app, common);
 
   try {
     app.parse(argc, argv);

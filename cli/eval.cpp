@@ -1,0 +1,235 @@
+// drllm eval: accuracy of the model (all layers, or one --plan) on a data file, in one of these tasks:
+//   arc          Dr.LLM's ARC prompt (chat template for instruct models), greedy letter answer, its regex grader
+//   math         Dr.LLM's math prompt, \boxed{} answer graded by mathruler's grade_answer (gold: DART gt_ans or
+//                GSM8K's final number)
+//   gsm8k        lm-evaluation-harness gsm8k: 5-shot (the first five train rows), 256 tokens, strict and flexible
+//                exact match
+//   arc-ll, piqa, openbookqa, mmlu   lm-evaluation-harness log-likelihood multiple choice: acc and acc_norm
+// Writes OUT/report.json and OUT/examples.jsonl; prints a progress line and the summary.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_resources.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "data/dataset.h"
+#include "data/grading.h"
+#include "data/lm_eval.h"
+#include "data/prompts.h"
+#include "data/unicode.h"
+#include "model/backbone.h"
+#include "model/generate.h"
+#include "model/loglikelihood.h"
+
+namespace drllm::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct EvalOptions {
+  std::string model = default_model_dir();
+  std::string data, format, task = "arc", out = "runs/eval";
+  std::string fewshot_data;  // gsm8k: the train file the shots come from
+  std::string instruct = "auto", chat_template, plan;
+  size_t limit = 0;
+  int64_t max_new_tokens = 0;  // 0: the task's default
+};
+
+bool is_instruct(const EvalOptions& o) {
+  if (o.instruct != "auto") return o.instruct == "yes";
+  std::string name = data::python_lower(std::filesystem::path(o.model).filename().string());
+  return name.find("instruct") != std::string::npos || (name.find("qwen3") != std::string::npos &&
+                                                        name.find("base") == std::string::npos);
+}
+
+std::string default_format(const std::string& task) {
+  if (task == "arc" || task == "arc-ll") return "arc";
+  if (task == "gsm8k" || task == "math") return "gsm8k";
+  return task;  // piqa, openbookqa, mmlu
+}
+
+class Evaluator {
+ public:
+  explicit Evaluator(const EvalOptions& o)
+      : o_(o),
+        backbone_(model::Backbone::load(o.model)),
+        tokenizer_(data::Tokenizer::from_file(tokenizer_path_for(o.model, ""))),
+        plan_(o.plan.empty() ? model::LayerPlan::all_execute(backbone_.config().num_layers)
+                             : model::LayerPlan::parse(o.plan)),
+        instruct_(is_instruct(o)) {
+    plan_.check_length(backbone_.config().num_layers);
+    if (instruct_ && (o.task == "arc" || o.task == "math")) chat_ = chat_template_for(o.model, o.chat_template);
+  }
+
+  // Scores one example; returns its record (the "correct" field is what accuracy counts).
+  nlohmann::json run(const data::Example& ex) {
+    if (o_.task == "arc" || o_.task == "math") return drllm_task(ex);
+    if (o_.task == "gsm8k") return gsm8k(ex);
+    return multiple_choice(ex);
+  }
+
+  int64_t generated_tokens() const { return generated_tokens_; }
+  int64_t layer_visits() const { return layer_visits_; }
+
+  void load_shots(const std::string& path) {
+    data::ReadOptions r;
+    r.format = data::DatasetFormat::Gsm8k;
+    r.limit = 5;
+    for (const data::Example& shot : data::read_dataset(path, r).examples)
+      shots_ += "Question: " + shot.question + "\nAnswer: " + shot.solution + "\n\n";
+  }
+
+ private:
+  model::Generation generate(const std::string& text, int64_t max_new, int64_t min_new, bool add_special) {
+    std::vector<int32_t> ids = tokenizer_.encode(text, add_special);
+    model::GenerationOptions g;
+    g.max_new_tokens = max_new;
+    g.min_new_tokens = min_new;
+    g.stop_tokens = backbone_.config().eos_token_ids;
+    model::Generation out = model::generate_greedy(backbone_, std::vector<int64_t>(ids.begin(), ids.end()), plan_, g);
+    generated_tokens_ += static_cast<int64_t>(out.tokens.size());
+    layer_visits_ += out.layer_visits;
+    return out;
+  }
+
+  std::string decode(const model::Generation& g) {
+    return tokenizer_.decode(std::vector<int32_t>(g.tokens.begin(), g.tokens.end()), /*skip_special=*/true);
+  }
+
+  // Dr.LLM's own rewards (SPEC-grading §1): greedy, at least 2 new tokens, decoded without specials, stripped.
+  nlohmann::json drllm_task(const data::Example& ex) {
+    bool arc = o_.task == "arc";
+    data::PromptTemplate prompt = data::PromptTemplate::drllm(arc ? "arc" : "math", instruct_);
+    std::string text = prompt.render(ex);
+    if (chat_) text = chat_->render({{"user", text}}, true);
+    int64_t max_new = o_.max_new_tokens ? o_.max_new_tokens : (arc ? (instruct_ ? 10 : 2) : 15);
+    std::string response = data::python_strip(decode(generate(text, max_new, 2, !chat_)));
+    double reward = arc ? data::arc_reward(response, ex.answer)
+                        : data::math_reward(response, ex.answer, !instruct_);
+    return {{"id", ex.id}, {"response", response}, {"gold", ex.answer}, {"correct", reward > 0.5}};
+  }
+
+  nlohmann::json gsm8k(const data::Example& ex) {
+    std::string text = shots_ + "Question: " + ex.question + "\nAnswer:";
+    int64_t max_new = o_.max_new_tokens ? o_.max_new_tokens : 256;
+    // Generation stops at EOS; the harness' stop strings cut the text afterwards (and end generation there).
+    std::string response = data::cut_at_stop_strings(decode(generate(text, max_new, 0, false)),
+                                                     {"Question:", "</s>", "<|im_end|>"});
+    bool strict = data::gsm8k_exact_match(data::gsm8k_strict_match(response), ex.solution);
+    bool flexible = data::gsm8k_exact_match(data::gsm8k_flexible_extract(response), ex.solution);
+    ++count_;
+    flexible_ += flexible;
+    return {{"id", ex.id}, {"response", response}, {"gold", ex.answer}, {"correct", strict}, {"flexible", flexible}};
+  }
+
+  nlohmann::json multiple_choice(const data::Example& ex) {
+    std::string task = o_.task == "arc-ll" ? "arc" : o_.task;
+    std::string context = data::lm_eval_context(task, ex);
+    std::vector<std::string> choices = data::lm_eval_choices(task, ex);
+    std::vector<double> lls;
+    for (const std::string& choice : choices) {
+      data::LoglikelihoodRequest r = data::encode_pair(tokenizer_, context, " " + choice, false);
+      lls.push_back(model::score_continuation(backbone_, std::vector<int64_t>(r.context.begin(), r.context.end()),
+                                              std::vector<int64_t>(r.continuation.begin(), r.continuation.end()), plan_)
+                        .log_likelihood);
+      layer_visits_ += plan_.executed();
+    }
+    data::MultipleChoiceScore s = data::score_multiple_choice(lls, choices, ex.gold_index);
+    ++count_;
+    acc_norm_ += s.acc_norm;
+    return {{"id", ex.id}, {"log_likelihoods", lls}, {"gold", ex.gold_index}, {"correct", s.acc},
+            {"acc_norm", s.acc_norm}};
+  }
+
+ public:
+  nlohmann::json extra_metrics() const {
+    if (o_.task == "gsm8k") return {{"flexible_extract", count_ ? double(flexible_) / count_ : 0.0}};
+    if (o_.task != "arc" && o_.task != "math") return {{"acc_norm", count_ ? double(acc_norm_) / count_ : 0.0}};
+    return nlohmann::json::object();
+  }
+  bool instruct() const { return instruct_; }
+  const model::LayerPlan& plan() const { return plan_; }
+
+ private:
+  const EvalOptions& o_;
+  model::Backbone backbone_;
+  data::Tokenizer tokenizer_;
+  model::LayerPlan plan_;
+  bool instruct_;
+  std::optional<data::ChatTemplate> chat_;
+  std::string shots_;
+  int64_t generated_tokens_ = 0, layer_visits_ = 0;
+  size_t count_ = 0, flexible_ = 0, acc_norm_ = 0;
+};
+
+void run_eval(const EvalOptions& o, const CommonOptions& common) {
+  int threads = configure_threads(common.threads);
+  data::ReadOptions read;
+  read.format = data::parse_dataset_format(o.format.empty() ? default_format(o.task) : o.format);
+  read.limit = o.limit;
+  std::vector<data::Example> examples = data::read_dataset(o.data, read).examples;
+  DRLLM_CHECK(!examples.empty(), o.data, ": no examples");
+
+  Evaluator evaluator(o);
+  if (o.task == "gsm8k") {
+    DRLLM_CHECK(!o.fewshot_data.empty(), "--task gsm8k needs --fewshot-data (the GSM8K train file)");
+    evaluator.load_shots(o.fewshot_data);
+  }
+  std::filesystem::create_directories(o.out);
+  std::cerr << "eval " << o.task << " on " << examples.size() << " examples of " << o.data << " with " << o.model
+            << (evaluator.instruct() ? " (instruct)" : " (base)") << ", " << threads << " threads\n";
+
+  auto t0 = Clock::now();
+  size_t correct = 0;
+  std::string records;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    nlohmann::json record = evaluator.run(examples[i]);
+    correct += record["correct"].get<bool>();
+    records += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if ((i + 1) % 10 == 0 || i + 1 == examples.size())
+      std::cerr << "  " << i + 1 << "/" << examples.size() << "  accuracy " << double(correct) / (i + 1) << "  "
+                << s / (i + 1) << " s/example, ETA " << s / (i + 1) * (examples.size() - i - 1) << " s\n";
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  nlohmann::json report = {{"task", o.task},
+                           {"data", o.data},
+                           {"model", o.model},
+                           {"plan", evaluator.plan().to_string()},
+                           {"examples", examples.size()},
+                           {"accuracy", double(correct) / examples.size()},
+                           {"seconds", seconds},
+                           {"layers_per_example", double(evaluator.layer_visits()) / examples.size()},
+                           {"tokens_per_second", seconds > 0 ? evaluator.generated_tokens() / seconds : 0.0}};
+  report.update(evaluator.extra_metrics());
+  write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << records; });
+  write_file_atomically(o.out + "/report.json", [&](std::ostream& out) { out << report.dump(2) << "\n"; });
+  std::cout << report.dump(2) << std::endl;
+}
+
+}  // namespace
+
+void add_eval(CLI::App& app, const CommonOptions& common) {
+  auto* cmd = app.add_subcommand("eval", "accuracy on a data file (arc, math, gsm8k, arc-ll, piqa, openbookqa, mmlu)");
+  auto o = std::make_shared<EvalOptions>();
+  cmd->add_option("--model", o->model, "Hugging Face model folder or .gguf file")->capture_default_str();
+  cmd->add_option("--data", o->data, "JSONL data file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--task", o->task, "arc, math, gsm8k, arc-ll, piqa, openbookqa or mmlu")
+      ->capture_default_str()->check(CLI::IsMember({"arc", "math", "gsm8k", "arc-ll", "piqa", "openbookqa", "mmlu"}));
+  cmd->add_option("--format", o->format, "data format (default: the task's)");
+  cmd->add_option("--fewshot-data", o->fewshot_data, "gsm8k: the train file whose first five rows are the shots");
+  cmd->add_option("--limit", o->limit, "first N examples only (0: all)")->capture_default_str();
+  cmd->add_option("--instruct", o->instruct, "auto (from the model name), yes or no")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "yes", "no"}));
+  cmd->add_option("--chat-template", o->chat_template, "template by name (default: the model's)");
+  cmd->add_option("--plan", o->plan, "layer plan (default: every layer once)");
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "override the task's generation budget");
+  cmd->add_option("--out", o->out, "output folder")->capture_default_str();
+  cmd->callback([o, &common] { run_eval(*o, common); });
+}
+
+}  // namespace drllm::cli

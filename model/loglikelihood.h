@@ -1,0 +1,21 @@
+// Log-likelihood of a continuation after a context, as lm-evaluation-harness scores multiple choice: the model
+// reads context + continuation[:-1] and the log-softmax (fp32) at each position predicting a continuation token
+// is summed; is_greedy says whether every continuation token was the argmax.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/backbone.h"
+
+namespace drllm::model {
+
+struct ContinuationScore {
+  double log_likelihood = 0;
+  bool is_greedy = true;
+};
+
+ContinuationScore score_continuation(Backbone& backbone, const std::vector<int64_t>& context,
+                                     const std::vector<int64_t>& continuation, const LayerPlan& plan);
+
+}  // namespace drllm::model

@@ -14,12 +14,14 @@ namespace {
 struct ChatTemplateOptions {
   std::string tokenizer_config;
   std::string name;
+  std::string date;
 };
 
 void run_chat_template(const ChatTemplateOptions& o) {
   DRLLM_CHECK(!o.tokenizer_config.empty() || !o.name.empty(), "give --tokenizer-config or --name");
   data::ChatTemplate chat = o.name.empty() ? data::ChatTemplate::from_tokenizer_config(o.tokenizer_config)
                                            : data::ChatTemplate::by_name(o.name);
+  if (!o.date.empty()) chat.set_date_string(o.date);
   std::string line;
   for (size_t n = 1; std::getline(std::cin, line); ++n) {
     if (line.empty()) continue;
@@ -44,7 +46,8 @@ void add_chat_template(CLI::App& app) {
   auto* cmd = app.add_subcommand("chat-template", "render conversations (JSON lines on stdin) with a chat template");
   auto o = std::make_shared<ChatTemplateOptions>();
   cmd->add_option("--tokenizer-config", o->tokenizer_config, "tokenizer_config.json whose template to use");
-  cmd->add_option("--name", o->name, "a template by name: llama3, qwen2.5, qwen3, smollm2, chatml");
+  cmd->add_option("--name", o->name, "a template by name: llama3, llama3.1, llama3.2, qwen2.5, qwen3, smollm2, chatml");
+  cmd->add_option("--date", o->date, "llama3.1/3.2: the 'Today Date' line, e.g. \"26 Jul 2024\"");
   cmd->callback([o] { run_chat_template(*o); });
 }
 

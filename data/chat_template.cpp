@@ -1,5 +1,6 @@
 #include "data/chat_template.h"
 
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -79,20 +80,39 @@ std::string render_qwen3(const std::vector<ChatMessage>& messages, bool add_gene
 
 }  // namespace
 
-std::vector<std::string> ChatTemplate::names() { return {"llama3", "qwen2.5", "qwen3", "smollm2", "chatml"}; }
+std::vector<std::string> ChatTemplate::names() {
+  return {"llama3", "llama3.1", "llama3.2", "qwen2.5", "qwen3", "smollm2", "chatml"};
+}
+
+// Today's date as strftime("%d %b %Y") in the C locale, as transformers' strftime_now gives it.
+static std::string today_string() {
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%d %b %Y", &local);
+  return buffer;
+}
 
 ChatTemplate ChatTemplate::by_name(const std::string& name, const std::string& bos_token) {
   if (name == "llama3") return ChatTemplate(Family::Llama3, bos_token.empty() ? "<|begin_of_text|>" : bos_token);
+  if (name == "llama3.1" || name == "llama3.2") {
+    ChatTemplate t(Family::Llama31, bos_token.empty() ? "<|begin_of_text|>" : bos_token);
+    if (name == "llama3.2") t.date_string_ = today_string();
+    return t;
+  }
   if (name == "qwen2.5") return ChatTemplate(Family::Qwen25, "");
   if (name == "qwen3") return ChatTemplate(Family::Qwen3, "");
   if (name == "smollm2") return ChatTemplate(Family::SmolLM2, "");
   if (name == "chatml") return ChatTemplate(Family::ChatML, "");
-  throw Error(cat("chat template '", name, "' is not known; known: llama3, qwen2.5, qwen3, smollm2, chatml"));
+  throw Error(cat("chat template '", name,
+                  "' is not known; known: llama3, llama3.1, llama3.2, qwen2.5, qwen3, smollm2, chatml"));
 }
 
 std::string ChatTemplate::name() const {
   switch (family_) {
     case Family::Llama3: return "llama3";
+    case Family::Llama31: return "llama3.1";
     case Family::Qwen25: return "qwen2.5";
     case Family::Qwen3: return "qwen3";
     case Family::SmolLM2: return "smollm2";
@@ -105,13 +125,15 @@ ChatTemplate ChatTemplate::recognise(const std::string& jinja, const std::string
                                      const std::string& source) {
   auto has = [&](const char* s) { return jinja.find(s) != std::string::npos; };
   if (has("<|start_header_id|>") && !has("Cutting Knowledge Date")) return by_name("llama3", bos_token);
+  if (has("<|start_header_id|>") && has("Cutting Knowledge Date: December 2023"))
+    return by_name(has("strftime_now") ? "llama3.2" : "llama3.1", bos_token);
   if (has("<|im_start|>")) {
     if (has("enable_thinking") || has("last_query_index")) return by_name("qwen3");
     if (has(kQwen25System)) return by_name("qwen2.5");
     if (has(kSmolLM2System)) return by_name("smollm2");
   }
   throw Error(cat(source, ": this chat template is not one drllm implements; pass one by name with ",
-                  "--chat-template (llama3, qwen2.5, qwen3, smollm2, chatml) or --no-chat-template"));
+                  "--chat-template (llama3, llama3.1, llama3.2, qwen2.5, qwen3, smollm2, chatml)"));
 }
 
 ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path) {
@@ -143,6 +165,22 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, bool 
       }
       if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
       return out;
+    case Family::Llama31: {
+      // The system block always comes first, carrying the dates and the (trimmed) system message if any.
+      size_t first = 0;
+      std::string system;
+      if (!messages.empty() && messages[0].role == "system") {
+        system = python_strip(messages[0].content);
+        first = 1;
+      }
+      out = bos_token_ + "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n" +
+            "Today Date: " + date_string_ + "\n\n" + system + "<|eot_id|>";
+      for (size_t i = first; i < messages.size(); ++i)
+        out += "<|start_header_id|>" + messages[i].role + "<|end_header_id|>\n\n" + python_strip(messages[i].content) +
+               "<|eot_id|>";
+      if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+      return out;
+    }
     case Family::Qwen3:
       return render_qwen3(messages, add_generation_prompt, enable_thinking);
     case Family::Qwen25:

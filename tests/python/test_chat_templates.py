@@ -34,6 +34,7 @@ FAMILIES = [  # (label, tokenizer folder, template file or None for the folder's
     ("qwen3", "qwen3", None),
     ("qwen2.5", "qwen3", "qwen2_5.jinja"),
     ("smollm2", "qwen3", "smollm2.jinja"),
+    ("llama3.2", "llama3_1", "llama3_2.jinja"),
 ]
 
 total = 0
@@ -56,6 +57,18 @@ for label, folder, template_file in FAMILIES:
     payload = "".join(json.dumps(c) + "\n" for c in cases)
     r = subprocess.run([drllm, "chat-template", "--tokenizer-config", config_path], input=payload,
                        capture_output=True, text=True, timeout=120)
+    if label == "llama3.2":  # also with the date given, as Llama-3.1's template fixes it
+        r2 = subprocess.run([drllm, "chat-template", "--tokenizer-config", config_path, "--date", "26 Jul 2024"],
+                            input=payload, capture_output=True, text=True, timeout=120)
+        fixed = [json.loads(l) for l in r2.stdout.splitlines()]
+        refs = [tok.apply_chat_template(c["messages"], tokenize=False, chat_template=template, date_string="26 Jul 2024",
+                                        add_generation_prompt=c["add_generation_prompt"]) for c in cases]
+        total += 1
+        ok = fixed == refs
+        print(("ok   " if ok else "FAIL ") + "llama3.2 with date_string='26 Jul 2024' equals apply_chat_template")
+        if not ok:
+            failures.append("llama3.2 date")
+            print(fixed[:1], refs[:1])
     ours = [json.loads(l) for l in r.stdout.splitlines()] if r.returncode == 0 else []
     bad = None
     for i, case in enumerate(cases):

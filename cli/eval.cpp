@@ -37,6 +37,8 @@ struct EvalOptions {
   std::string instruct = "auto", chat_template, plan;
   size_t limit = 0;
   int64_t max_new_tokens = 0;  // 0: the task's default
+  bool skip_bad_rows = false;
+  std::string field_map;       // generic format: question=...,answer=...
 };
 
 bool is_instruct(const EvalOptions& o) {
@@ -171,7 +173,14 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
   data::ReadOptions read;
   read.format = data::parse_dataset_format(o.format.empty() ? default_format(o.task) : o.format);
   read.limit = o.limit;
-  std::vector<data::Example> examples = data::read_dataset(o.data, read).examples;
+  read.skip_bad_rows = o.skip_bad_rows;
+  if (!o.field_map.empty()) read.mapping = data::FieldMapping::parse(o.field_map);
+  data::DatasetReadResult loaded = data::read_dataset(o.data, read);
+  if (loaded.skipped) {
+    std::cerr << "skipped " << loaded.skipped << " bad rows of " << o.data << ", first:\n";
+    for (const std::string& why : loaded.skip_reasons) std::cerr << "  " << why << "\n";
+  }
+  std::vector<data::Example> examples = std::move(loaded.examples);
   DRLLM_CHECK(!examples.empty(), o.data, ": no examples");
 
   Evaluator evaluator(o);
@@ -201,6 +210,7 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
                            {"model", o.model},
                            {"plan", evaluator.plan().to_string()},
                            {"examples", examples.size()},
+                           {"skipped_rows", loaded.skipped},
                            {"accuracy", double(correct) / examples.size()},
                            {"seconds", seconds},
                            {"layers_per_example", double(evaluator.layer_visits()) / examples.size()},
@@ -220,7 +230,7 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--data", o->data, "JSONL data file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--task", o->task, "arc, math, gsm8k, arc-ll, piqa, openbookqa or mmlu")
       ->capture_default_str()->check(CLI::IsMember({"arc", "math", "gsm8k", "arc-ll", "piqa", "openbookqa", "mmlu"}));
-  cmd->add_option("--format", o->format, "data format (default: the task's)");
+  cmd->add_option("--format", o->format, "data format: arc, gsm8k, mmlu, piqa, openbookqa, dart, generic (default: the task's)");
   cmd->add_option("--fewshot-data", o->fewshot_data, "gsm8k: the train file whose first five rows are the shots");
   cmd->add_option("--limit", o->limit, "first N examples only (0: all)")->capture_default_str();
   cmd->add_option("--instruct", o->instruct, "auto (from the model name), yes or no")
@@ -229,6 +239,8 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--plan", o->plan, "layer plan (default: every layer once)");
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "override the task's generation budget");
   cmd->add_option("--out", o->out, "output folder")->capture_default_str();
+  cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "skip malformed rows (and report them) instead of stopping");
+  cmd->add_option("--field-map", o->field_map, "generic format: e.g. question=q,answer=a,choices=opts,gold=label,id=uid");
   cmd->callback([o, &common] { run_eval(*o, common); });
 }
 

@@ -39,6 +39,7 @@ struct EvalOptions {
   int64_t max_new_tokens = 0;  // 0: the task's default
   bool skip_bad_rows = false;
   std::string field_map;       // generic format: question=...,answer=...
+  std::string prompt_template;  // arc/math: a user template file instead of Dr.LLM's
 };
 
 bool is_instruct(const EvalOptions& o) {
@@ -105,7 +106,11 @@ class Evaluator {
   // Dr.LLM's own rewards (SPEC-grading §1): greedy, at least 2 new tokens, decoded without specials, stripped.
   nlohmann::json drllm_task(const data::Example& ex) {
     bool arc = o_.task == "arc";
-    data::PromptTemplate prompt = data::PromptTemplate::drllm(arc ? "arc" : "math", instruct_);
+    data::PromptTemplate prompt =
+        o_.prompt_template.empty()
+            ? data::PromptTemplate::drllm(arc ? "arc" : "math", instruct_)
+            : data::PromptTemplate::from_file(o_.prompt_template,
+                                              instruct_ ? data::ChoiceStyle::Dotted : data::ChoiceStyle::Parenthesised);
     std::string text = prompt.render(ex);
     if (chat_) text = chat_->render({{"user", text}}, true);
     int64_t max_new = o_.max_new_tokens ? o_.max_new_tokens : (arc ? (instruct_ ? 10 : 2) : 15);
@@ -239,6 +244,9 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--plan", o->plan, "layer plan (default: every layer once)");
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "override the task's generation budget");
   cmd->add_option("--out", o->out, "output folder")->capture_default_str();
+  cmd->add_option("--prompt-template", o->prompt_template,
+                  "arc/math: prompt template file ({question}, {choices_text}, {answer}; {{ }} for braces)")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "skip malformed rows (and report them) instead of stopping");
   cmd->add_option("--field-map", o->field_map, "generic format: e.g. question=q,answer=a,choices=opts,gold=label,id=uid");
   cmd->callback([o, &common] { run_eval(*o, common); });

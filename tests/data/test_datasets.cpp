@@ -83,6 +83,21 @@ TEST(Datasets, BadRowsAreNamedWithFileAndLineOrSkippedAndCounted) {
   EXPECT_NE(r.skip_reasons[2].find(":4: field 'answer' has no '#### <number>' line"), std::string::npos);
 }
 
+TEST(Datasets, MmluRowsFromTheCaisSchema) {
+  std::string path = write_temp(
+      "{\"question\": \"2+2?\", \"subject\": \"elementary_mathematics\", \"choices\": [\"3\", \"4\", \"5\", \"6\"], "
+      "\"answer\": 1}\n{\"question\": \"x\", \"choices\": [\"a\"], \"answer\": 3}\n");
+  ReadOptions o;
+  o.format = DatasetFormat::Mmlu;
+  o.skip_bad_rows = true;
+  DatasetReadResult r = read_dataset(path, o);
+  ASSERT_EQ(r.examples.size(), 1u);
+  EXPECT_EQ(r.examples[0].subject, "elementary_mathematics");
+  EXPECT_EQ(r.examples[0].answer, "B");
+  EXPECT_EQ(r.skipped, 1u);
+  EXPECT_NE(r.skip_reasons[0].find("field 'answer' is 3, outside the choices"), std::string::npos) << r.skip_reasons[0];
+}
+
 TEST(Datasets, DartAndGenericMappings) {
   std::string path = write_temp(
       "{\"query\": \"What is 1/2+1/4?\", \"gt_ans\": \"\\\\frac{3}{4}\", \"query_metadata\": {\"level\": 2}}\n");

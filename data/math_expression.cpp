@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/strings.h"
 #include "data/regex.h"
 #include "data/unicode.h"
 
@@ -381,15 +382,10 @@ std::optional<Node> parse(const std::string& s) {
   return Parser(std::move(*tokens)).parse();
 }
 
-std::string replace_all(std::string s, const std::string& from) {
-  for (size_t at; (at = s.find(from)) != std::string::npos;) s.erase(at, from.size());
-  return s;
-}
-
 }  // namespace
 
 bool sympy_eval_allowed(const std::string& expression) {
-  std::string stripped = replace_all(replace_all(expression, "sqrt"), "frac");
+  std::string stripped = replace_all(replace_all(expression, "sqrt", ""), "frac", "");
   std::set<uint32_t> letters;
   for (size_t pos = 0; pos < stripped.size();) {
     uint32_t cp = next_code_point(stripped, pos);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "common/strings.h"
 #include "data/latex_to_text.h"
 #include "data/math_expression.h"
 #include "data/regex.h"
@@ -13,27 +14,6 @@ namespace drllm::data {
 namespace {
 
 struct Failed {};  // an exception inside _strip_string: normalize_answer returns its input
-
-std::vector<std::string> split(const std::string& s, const std::string& sep) {  // Python str.split(sep)
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (size_t at; (at = s.find(sep, start)) != std::string::npos; start = at + sep.size())
-    parts.push_back(s.substr(start, at - start));
-  parts.push_back(s.substr(start));
-  return parts;
-}
-
-std::string replace(std::string s, const std::string& from, const std::string& to) {  // Python str.replace
-  if (from.empty()) return s;
-  std::string out;
-  size_t start = 0;
-  for (size_t at; (at = s.find(from, start)) != std::string::npos; start = at + from.size()) {
-    out.append(s, start, at - start);
-    out += to;
-  }
-  out.append(s, start, std::string::npos);
-  return out;
-}
 
 // Python float(): surrounding whitespace, sign, digits with single underscores between them, a point, an
 // exponent, inf/infinity/nan. Only ASCII digits (a documented narrowing).
@@ -91,7 +71,7 @@ bool canonical_int(const std::string& s) {
 }
 
 std::string fix_sqrt(const std::string& s) {
-  std::vector<std::string> parts = split(s, "\\sqrt");
+  std::vector<std::string> parts = split_string(s, "\\sqrt");
   std::string out = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& p = parts[i];
@@ -107,7 +87,7 @@ std::string fix_sqrt(const std::string& s) {
 }
 
 std::string fix_fracs(const std::string& s) {
-  std::vector<std::string> parts = split(s, "\\frac");
+  std::vector<std::string> parts = split_string(s, "\\frac");
   std::string out = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& p = parts[i];
@@ -131,37 +111,37 @@ std::string fix_fracs(const std::string& s) {
 }
 
 std::string fix_a_slash_b(const std::string& s) {
-  std::vector<std::string> parts = split(s, "/");
+  std::vector<std::string> parts = split_string(s, "/");
   if (parts.size() != 2 || !canonical_int(parts[0]) || !canonical_int(parts[1])) return s;
   return "\\frac{" + parts[0] + "}{" + parts[1] + "}";
 }
 
 std::string strip_string(std::string s) {  // Hendrycks' _strip_string, steps 1-12 of §2.2
-  s = replace(s, "\n", "");
-  s = replace(s, "\\!", "");
-  s = replace(s, "\\\\", "\\");
-  s = replace(s, "tfrac", "frac");
-  s = replace(s, "dfrac", "frac");
-  s = replace(s, "\\left", "");
-  s = replace(s, "\\right", "");
-  s = replace(s, "^{\\circ}", "");
-  s = replace(s, "^\\circ", "");
-  s = replace(s, "\\$", "");
+  s = replace_all(s, "\n", "");
+  s = replace_all(s, "\\!", "");
+  s = replace_all(s, "\\\\", "\\");
+  s = replace_all(s, "tfrac", "frac");
+  s = replace_all(s, "dfrac", "frac");
+  s = replace_all(s, "\\left", "");
+  s = replace_all(s, "\\right", "");
+  s = replace_all(s, "^{\\circ}", "");
+  s = replace_all(s, "^\\circ", "");
+  s = replace_all(s, "\\$", "");
   if (s.find("\\text{ ") != std::string::npos) {
-    std::vector<std::string> parts = split(s, "\\text{ ");
+    std::vector<std::string> parts = split_string(s, "\\text{ ");
     if (parts.size() != 2) throw Failed{};
     s = parts[0];
   }
-  s = replace(s, "\\%", "");
-  s = replace(s, "%", "");
-  s = replace(s, " .", " 0.");
-  s = replace(s, "{.", "{0.");
+  s = replace_all(s, "\\%", "");
+  s = replace_all(s, "%", "");
+  s = replace_all(s, " .", " 0.");
+  s = replace_all(s, "{.", "{0.");
   if (s.empty()) return s;
   if (s[0] == '.') s = "0" + s;
-  std::vector<std::string> eq = split(s, "=");
+  std::vector<std::string> eq = split_string(s, "=");
   if (eq.size() == 2 && code_point_count(eq[0]) <= 2) s = eq[1];
   s = fix_sqrt(s);
-  s = replace(s, " ", "");
+  s = replace_all(s, " ", "");
   s = fix_fracs(s);
   if (s == "0.5") s = "\\frac{1}{2}";
   return fix_a_slash_b(s);
@@ -218,15 +198,15 @@ bool str_is_int(const std::string& s) {
 
 std::string normalize_answer_b(const std::string& answer) {
   std::string e = unwrap_text(answer, /*strip_inner=*/false);
-  e = replace(e, "\\%", "%");
-  e = replace(e, "\\$", "$");
-  e = replace(e, "$", "");
-  e = replace(e, "%", "");
-  e = replace(e, " or ", " , ");
-  e = replace(e, " and ", " , ");
-  e = replace(e, "million", "*10^6");
-  e = replace(e, "billion", "*10^9");
-  e = replace(e, "trillion", "*10^12");
+  e = replace_all(e, "\\%", "%");
+  e = replace_all(e, "\\$", "$");
+  e = replace_all(e, "$", "");
+  e = replace_all(e, "%", "");
+  e = replace_all(e, " or ", " , ");
+  e = replace_all(e, " and ", " , ");
+  e = replace_all(e, "million", "*10^6");
+  e = replace_all(e, "billion", "*10^9");
+  e = replace_all(e, "trillion", "*10^12");
   static const std::vector<std::string> units = {"degree", "cm",  "centimeter", "meter", "mile",  "second",
                                                  "minute", "hour", "day",       "week",  "month", "year",
                                                  "foot",   "feet", "inch",      "yard"};
@@ -238,25 +218,25 @@ std::string normalize_answer_b(const std::string& answer) {
   e = latex_thousands.sub(e, "");
   if (auto x = python_float(e); x && is_int_value(*x)) e = integer_string(std::nearbyint(*x));
   if (e.find('\\') != std::string::npos) {
-    std::string t = replace(replace(e, "\\tfrac", "\\frac"), "\\dfrac", "\\frac");
-    t = replace(t, "\\frac", " \\frac");  // so mixed numbers stay apart
+    std::string t = replace_all(replace_all(e, "\\tfrac", "\\frac"), "\\dfrac", "\\frac");
+    t = replace_all(t, "\\frac", " \\frac");  // so mixed numbers stay apart
     t = latex_to_text(t);
-    t = replace(t, "√", "sqrt");
-    t = replace(t, "π", "pi");
-    t = replace(t, "∞", "inf");
-    t = replace(t, "∪", "U");
-    t = replace(t, "·", "*");
-    t = replace(t, "×", "*");
+    t = replace_all(t, "√", "sqrt");
+    t = replace_all(t, "π", "pi");
+    t = replace_all(t, "∞", "inf");
+    t = replace_all(t, "∪", "U");
+    t = replace_all(t, "·", "*");
+    t = replace_all(t, "×", "*");
     e = python_strip(t);
   }
   e = minus_space.sub(e, "-");
   e = mixed_number.sub(e, "\\1+\\2");
-  e = replace(e, " ", "");
-  e = replace(e, "{", "");
-  e = replace(e, "}", "");
+  e = replace_all(e, " ", "");
+  e = replace_all(e, "{", "");
+  e = replace_all(e, "}", "");
   e = python_lower(e);
   if (str_is_int(e)) {
-    std::string no_commas = replace(e, ",", "");
+    std::string no_commas = replace_all(e, ",", "");
     if (auto x = python_float(no_commas)) e = integer_string(*x);
   }
   return e;
@@ -270,7 +250,7 @@ std::vector<std::string> split_tuple(const std::string& expr) {
     std::string inner = e.substr(1, e.size() - 2);
     if (inner.find_first_of("()[]") == std::string::npos) {
       std::vector<std::string> elems;
-      for (const std::string& part : split(inner, ",")) elems.push_back(python_strip(part));
+      for (const std::string& part : split_string(inner, ",")) elems.push_back(python_strip(part));
       return elems;
     }
   }

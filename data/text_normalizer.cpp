@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/strings.h"
 #include "data/unicode.h"
 
 namespace drllm::data {
@@ -20,18 +21,6 @@ std::string utf8proc_normalize(std::string_view text, int options) {
   DRLLM_CHECK(n >= 0, "Unicode normalisation failed: ", utf8proc_errmsg(n));
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(result, &std::free);
   return std::string(reinterpret_cast<const char*>(result), static_cast<size_t>(n));
-}
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty()) return;
-  std::string out;
-  size_t pos = 0;
-  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
-    out.append(s, pos, hit - pos);
-    out += to;
-  }
-  out.append(s, pos, std::string::npos);
-  s = std::move(out);
 }
 
 }  // namespace
@@ -75,7 +64,7 @@ std::string TextNormalizer::apply(std::string_view text) const {
       case Step::Prepend:
         if (!s.empty()) s = step.a + s;  // tokenizers prepends only to non-empty text
         break;
-      case Step::Replace: replace_all(s, step.a, step.b); break;
+      case Step::Replace: s = replace_all(s, step.a, step.b); break;
     }
   }
   return s;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/strings.h"
 #include "data/unicode.h"
 
 namespace drllm::data {
@@ -19,17 +20,6 @@ int byte_token_value(const std::string& t) {
     value = value * 16 + digit;
   }
   return value;
-}
-
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to) {
-  std::string out;
-  size_t pos = 0;
-  for (size_t hit; !from.empty() && (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
-    out.append(s, pos, hit - pos);
-    out += to;
-  }
-  out.append(s, pos, std::string::npos);
-  return out;
 }
 
 // ByteLevel: a token whose every code point is in the byte table becomes those bytes; any other token

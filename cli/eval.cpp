@@ -77,7 +77,16 @@ class Evaluator {
 
   int64_t generated_tokens() const { return generated_tokens_; }
   int64_t layer_visits() const { return layer_visits_; }
+  nlohmann::json extra_metrics() const {
+    if (o_.task == "gsm8k") return {{"flexible_extract", count_ ? double(flexible_) / count_ : 0.0}};
+    if (o_.task != "arc" && o_.task != "math") return {{"acc_norm", count_ ? double(acc_norm_) / count_ : 0.0}};
+    return nlohmann::json::object();
+  }
+  bool instruct() const { return instruct_; }
+  const model::LayerPlan& plan() const { return plan_; }
 
+  // gsm8k: the few-shot block from the first five rows of a train file (lm-eval samples five with Python's
+  // random.Random(1234); bit parity would need Python's MT19937 sampling, so drllm takes the first five).
   void load_shots(const std::string& path) {
     data::ReadOptions r;
     r.format = data::DatasetFormat::Gsm8k;
@@ -152,16 +161,6 @@ class Evaluator {
             {"acc_norm", s.acc_norm}};
   }
 
- public:
-  nlohmann::json extra_metrics() const {
-    if (o_.task == "gsm8k") return {{"flexible_extract", count_ ? double(flexible_) / count_ : 0.0}};
-    if (o_.task != "arc" && o_.task != "math") return {{"acc_norm", count_ ? double(acc_norm_) / count_ : 0.0}};
-    return nlohmann::json::object();
-  }
-  bool instruct() const { return instruct_; }
-  const model::LayerPlan& plan() const { return plan_; }
-
- private:
   const EvalOptions& o_;
   model::Backbone backbone_;
   data::Tokenizer tokenizer_;

@@ -31,6 +31,12 @@ if(DRLLM_CUDA)
   set(CMAKE_CUDA_STANDARD 17)
   find_package(Torch REQUIRED)
   target_link_libraries(drllm_torch INTERFACE ${TORCH_LIBRARIES})
+  # The wheel's libtorch_cuda needs the CUDA libraries that came with it (NCCL above all, newer than a system
+  # toolkit's): link and run against those folders first.
+  file(GLOB wheel_cuda_dirs "${DRLLM_TORCH_ROOT}/../nvidia/*/lib")
+  foreach(dir ${wheel_cuda_dirs})
+    target_link_options(drllm_torch INTERFACE "-Wl,-rpath-link,${dir}" "-Wl,-rpath,${dir}")
+  endforeach()
   target_compile_definitions(drllm_torch INTERFACE DRLLM_WITH_CUDA=1)
 else()
   find_library(DRLLM_TORCH_CPU torch_cpu PATHS "${DRLLM_TORCH_ROOT}/lib" NO_DEFAULT_PATH REQUIRED)

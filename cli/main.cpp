@@ -1,4 +1,6 @@
 // drllm: the command-line entry point. Each subcommand is one job; `drllm SUBCOMMAND --help` explains it.
+#include <c10/util/Exception.h>  // c10::Error: LibTorch's errors, printed without their C++ backtrace
+
 #include <iostream>
 
 #include "cli/commands.h"
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const drllm::Error& e) {
     std::cerr << "drllm: error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "drllm: LibTorch error: " << e.what_without_backtrace() << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "drllm: unexpected error: " << e.what() << "\n";

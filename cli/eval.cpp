@@ -44,9 +44,7 @@ struct EvalOptions {
 
 bool is_instruct(const EvalOptions& o) {
   if (o.instruct != "auto") return o.instruct == "yes";
-  std::string name = data::python_lower(std::filesystem::path(o.model).filename().string());
-  return name.find("instruct") != std::string::npos || (name.find("qwen3") != std::string::npos &&
-                                                        name.find("base") == std::string::npos);
+  return data::is_instruct_model_name(std::filesystem::path(o.model).filename().string());
 }
 
 std::string default_format(const std::string& task) {
@@ -120,8 +118,7 @@ class Evaluator {
             ? data::PromptTemplate::drllm(arc ? "arc" : "math", instruct_)
             : data::PromptTemplate::from_file(o_.prompt_template,
                                               instruct_ ? data::ChoiceStyle::Dotted : data::ChoiceStyle::Parenthesised);
-    std::string text = prompt.render(ex);
-    if (chat_) text = chat_->render({{"user", text}}, true);
+    std::string text = data::drllm_model_input(prompt, ex, chat_ ? &*chat_ : nullptr);
     int64_t max_new = o_.max_new_tokens ? o_.max_new_tokens : (arc ? (instruct_ ? 10 : 2) : 15);
     std::string response = data::python_strip(decode(generate(text, max_new, 2, !chat_)));
     double reward = arc ? data::arc_reward(response, ex.answer)

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   drllm::cli::add_chat_template(app);
   drllm::cli::add_convert(app);
   drllm::cli::add_eval(app, common);
+  drllm::cli::add_search(app, common);
 
   try {
     app.parse(argc, argv);

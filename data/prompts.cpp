@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "data/unicode.h"
 
 namespace drllm::data {
 namespace {
@@ -97,6 +98,17 @@ std::string PromptTemplate::render(const Example& example) const {
       },
       [&](char c) { out.push_back(c); });
   return out;
+}
+
+bool is_instruct_model_name(const std::string& name) {
+  std::string lower = python_lower(name);
+  return lower.find("instruct") != std::string::npos ||
+         (lower.find("qwen3") != std::string::npos && lower.find("base") == std::string::npos);
+}
+
+std::string drllm_model_input(const PromptTemplate& prompt, const Example& example, const ChatTemplate* chat) {
+  std::string text = prompt.render(example);
+  return chat ? chat->render({{"user", text}}, /*add_generation_prompt=*/true) : text;
 }
 
 }  // namespace drllm::data

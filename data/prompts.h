@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "data/chat_template.h"
 #include "data/dataset.h"
 
 namespace drllm::data {
@@ -32,5 +33,12 @@ class PromptTemplate {
   ChoiceStyle style_;
   std::string name_;
 };
+
+// Dr.LLM's instruct test on a model name (SPEC-grading §1.1): "instruct" in it, or "qwen3" without "base".
+bool is_instruct_model_name(const std::string& name);
+
+// The text the model reads for one example in Dr.LLM's setting: the task's prompt, wrapped as one user message
+// in the chat template for instruct models (pass `chat` = nullptr for base models).
+std::string drllm_model_input(const PromptTemplate& prompt, const Example& example, const ChatTemplate* chat);
 
 }  // namespace drllm::data

@@ -1,0 +1,31 @@
+#include "search/plan_evaluator.h"
+
+#include "data/grading.h"
+#include "data/tokenizer.h"
+#include "data/unicode.h"
+
+namespace drllm::search {
+
+PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& tokenizer, GenerationBudget budget,
+                             model::RepeatKv repeat_kv)
+    : backbone_(backbone), tokenizer_(tokenizer) {
+  generation_.max_new_tokens = budget.max_new_tokens;
+  generation_.min_new_tokens = budget.min_new_tokens;
+  generation_.stop_tokens = backbone.config().eos_token_ids;
+  generation_.repeat_kv = repeat_kv;
+}
+
+PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, const model::LayerPlan& plan) {
+  model::Generation g = model::generate_greedy(backbone_, example.prompt_ids, plan, generation_);
+  layer_forwards_ += g.layer_visits;
+  ++evaluations_;
+  Outcome out;
+  out.response = data::python_strip(
+      tokenizer_.decode(std::vector<int32_t>(g.tokens.begin(), g.tokens.end()), /*skip_special_tokens=*/true));
+  out.reward = example.kind == RewardKind::ArcLetter
+                   ? data::arc_reward(out.response, example.gold)
+                   : data::math_reward(out.response, example.gold, example.prompt_opens_box);
+  return out;
+}
+
+}  // namespace drllm::search

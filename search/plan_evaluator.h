@@ -1,0 +1,58 @@
+// PlanEvaluator: the reward of one layer plan on one example, as Dr.LLM's evaluate_path computes it (SPEC-grading
+// §1): greedy generation along the plan (at least 2 new tokens, at most the task's budget), decoded without
+// special tokens and stripped, then graded: the ARC letter regex, or \boxed{} + grade_answer for math.
+// This version runs every evaluation from the prompt; sharing prefix states between plans is the next step.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/backbone.h"
+#include "model/generate.h"
+
+namespace drllm::data {
+class Tokenizer;
+}
+
+namespace drllm::search {
+
+enum class RewardKind { ArcLetter, BoxedMath };
+
+// One example, ready to evaluate: the prompt's token ids and how its answer is graded.
+struct SearchExample {
+  std::string id;
+  std::vector<int64_t> prompt_ids;
+  std::string gold;           // ARC: the gold letter; math: the gold answer
+  RewardKind kind = RewardKind::ArcLetter;
+  bool prompt_opens_box = false;  // base-model math prompts end in "\boxed{"
+};
+
+struct GenerationBudget {
+  int64_t max_new_tokens = 10;
+  int64_t min_new_tokens = 2;
+};
+
+class PlanEvaluator {
+ public:
+  PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& tokenizer, GenerationBudget budget,
+                model::RepeatKv repeat_kv = model::RepeatKv::Shared);
+
+  struct Outcome {
+    double reward = 0;
+    std::string response;
+  };
+  Outcome evaluate(const SearchExample& example, const model::LayerPlan& plan);
+
+  int64_t layer_forwards() const { return layer_forwards_; }  // layer visits over all forward passes so far
+  int64_t evaluations() const { return evaluations_; }
+
+ private:
+  model::Backbone& backbone_;
+  const data::Tokenizer& tokenizer_;
+  model::GenerationOptions generation_;
+  int64_t layer_forwards_ = 0;
+  int64_t evaluations_ = 0;
+};
+
+}  // namespace drllm::search

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""drllm search end to end on the default model: the results have one line per example with the fields the
+labelling needs, the summary adds up from the lines, and the same seed gives byte-identical results.
+
+usage: test_search_cli.py DRLLM ASSETS_DIR WORK_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+drllm, assets, work = sys.argv[1:4]
+failures, checks = [], 0
+
+
+def check(cond, what, detail=""):
+    global checks
+    checks += 1
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+        print(str(detail)[:2000])
+
+
+def search(out, seed, policy="tree"):
+    r = subprocess.run([drllm, "search", "--data", os.path.join(assets, "data", "arc_challenge_train.jsonl"),
+                        "--limit", "2", "--simulations", "4", "--seed", str(seed), "--policy", policy,
+                        "--out", out], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise SystemExit(r.stderr)
+    return open(os.path.join(out, "results.jsonl"), "rb").read(), json.load(open(os.path.join(out, "summary.json")))
+
+
+a, summary = search(os.path.join(work, "a"), 3)
+b, _ = search(os.path.join(work, "b"), 3)
+check(a == b, "the same seed gives byte-identical results")
+lines = [json.loads(l) for l in a.decode().splitlines()]
+check(len(lines) == 2, "one result line per example", lines)
+needed = {"id", "default_correct", "best_correct", "improved", "best_plan", "best_path", "evaluations", "good_paths"}
+check(all(needed <= set(l) for l in lines), "each line has the fields the labels need", lines[0].keys())
+check(all(1 <= l["evaluations"] <= 5 for l in lines), "at most one evaluation per simulation plus the default")
+check(summary["examples"] == 2 and abs(summary["default_accuracy"] - sum(l["default_correct"] for l in lines) / 2) < 1e-9,
+      "the summary adds up from the lines", summary)
+best_len = sum(len(l["best_path"]) for l in lines) / 2
+check(abs(summary["average_path_length"] - best_len) < 1e-9, "average path length is that of the best paths")
+_, chain = search(os.path.join(work, "c"), 3, "chain")
+check(chain["policy"] == "chain", "the chain policy runs")
+print(f"{checks - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -28,6 +28,7 @@ struct SearchOptions {
   size_t limit = 0;
   int64_t max_new_tokens = 0;  // 0: 15 for math, 10 for ARC with instruct models, 2 with base models
   bool skip_bad_rows = false;
+  size_t prefix_cache_mb = 1024;
   search::MctsOptions mcts;
 };
 
@@ -49,7 +50,8 @@ void run_search(SearchOptions o, const CommonOptions& common) {
   data::PromptTemplate prompt = data::PromptTemplate::drllm(arc ? "arc" : "math", instruct);
   search::GenerationBudget budget;
   budget.max_new_tokens = o.max_new_tokens ? o.max_new_tokens : (arc ? (instruct ? 10 : 2) : 15);
-  search::PlanEvaluator evaluator(backbone, tokenizer, budget, model::parse_repeat_kv(o.repeat_kv));
+  search::PlanEvaluator evaluator(backbone, tokenizer, budget, model::parse_repeat_kv(o.repeat_kv),
+                                  o.prefix_cache_mb << 20);
   const int64_t L = backbone.config().num_layers;
 
   // 3. Data.
@@ -77,6 +79,7 @@ void run_search(SearchOptions o, const CommonOptions& common) {
     search::SearchExample example{ex.id, std::vector<int64_t>(ids.begin(), ids.end()), ex.answer,
                                   arc ? search::RewardKind::ArcLetter : search::RewardKind::BoxedMath,
                                   !arc && !instruct};
+    evaluator.begin_example();
     std::map<std::string, std::string> responses;
     auto reward = [&](const model::LayerPlan& plan) {
       search::PlanEvaluator::Outcome outcome = evaluator.evaluate(example, plan);
@@ -155,6 +158,9 @@ void add_search(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--chat-template", o->chat_template, "template by name (default: the model's)");
   cmd->add_option("--repeat-kv", o->repeat_kv, "shared or separate")
       ->capture_default_str()->check(CLI::IsMember({"shared", "separate"}));
+  cmd->add_option("--prefix-cache-mb", o->prefix_cache_mb,
+                  "memory for layer results shared between plans (0: off; results are the same either way)")
+      ->capture_default_str();
   cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "skip malformed rows (and report them) instead of stopping");
   cmd->callback([o, &common] { run_search(*o, common); });
 }

@@ -46,26 +46,26 @@ KvCache Backbone::new_cache(RepeatKv mode, int64_t expected_tokens) const {
 // Entry points
 
 at::Tensor Backbone::prefill(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                             const LayerObserver& observer, bool all_positions) {
+                             const LayerObserver& observer, bool all_positions, LayerResultCache* layer_cache) {
   DRLLM_CHECK(tokens.dim() == 2 && tokens.size(1) >= 1, "prefill: tokens must be [B, T] with T >= 1, got ",
               tokens.sizes());
   DRLLM_CHECK(cache.position() == 0, "prefill: the KV cache already holds ", cache.position(),
               " positions; prefill starts from an empty cache (use decode to extend)");
-  return logits(run_layers(tokens, plan, cache, observer), all_positions);
+  return logits(run_layers(tokens, plan, cache, observer, layer_cache), all_positions);
 }
 
 at::Tensor Backbone::decode(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                            const LayerObserver& observer) {
+                            const LayerObserver& observer, LayerResultCache* layer_cache) {
   DRLLM_CHECK(tokens.dim() == 2 && tokens.size(1) == 1, "decode: tokens must be [B, 1], got ", tokens.sizes());
   DRLLM_CHECK(cache.position() > 0, "decode: the KV cache is empty; run prefill first");
-  return logits(run_layers(tokens, plan, cache, observer), false);
+  return logits(run_layers(tokens, plan, cache, observer, layer_cache), false);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // The planned forward: one visible loop over layers, each run plan[l] times.
 
 at::Tensor Backbone::run_layers(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                                const LayerObserver& observer) {
+                                const LayerObserver& observer, LayerResultCache* layer_cache) {
   at::NoGradGuard no_grad;  // the backbone is frozen: never record autograd history through it
   plan.check_length(config_.num_layers);
   DRLLM_CHECK(tokens.scalar_type() == at::kLong, "tokens must be int64, got ", tokens.scalar_type());
@@ -81,11 +81,36 @@ at::Tensor Backbone::run_layers(const at::Tensor& tokens, const LayerPlan& plan,
   at::Tensor x = at::embedding(weights_.embed, ids);  // [B, T, D]
   auto [cos, sin] = rope_.cos_sin(at::arange(start, start + t, at::TensorOptions(at::kLong).device(device_)),
                                   x.scalar_type());
+  std::vector<LayerResultCache::Append> appends;
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
     if (observer) observer(layer, 0, x);
+    if (plan[layer] == 0) continue;
+    if (layer_cache && !observer) {
+      appends.clear();
+      at::Tensor hidden;
+      if (layer_cache->lookup(layer, hidden, appends)) {
+        for (const auto& a : appends) cache.append(a.slot, a.keys, a.values);
+        x = hidden;
+        continue;
+      }
+    }
+    std::vector<int64_t> before;  // slot lengths, to hand the new keys/values to the layer cache
+    for (int pass = 0; pass < plan[layer]; ++pass) before.push_back(cache.length(cache.slot(layer, pass)));
     for (int pass = 0; pass < plan[layer]; ++pass) {
       if (pass == 1 && observer) observer(layer, 1, x);
       x = block(x, layer, cache.slot(layer, pass), cos, sin, cache);
+      ++computed_layer_visits_;
+    }
+    if (layer_cache && !observer) {
+      appends.clear();
+      for (int pass = 0; pass < plan[layer]; ++pass) {
+        int64_t slot = cache.slot(layer, pass);
+        // With a shared repeat both passes wrote to one slot: hand it over once, whole.
+        if (pass == 1 && slot == cache.slot(layer, 0)) continue;
+        auto [k, v] = cache.range(slot, before[static_cast<size_t>(pass)], cache.length(slot));
+        appends.push_back({slot, k.clone(), v.clone()});
+      }
+      layer_cache->store(layer, x, appends);
     }
   }
   cache.advance(t);

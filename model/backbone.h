@@ -22,6 +22,20 @@ namespace drllm::model {
 // (that is what its router reads), and pass 1 before the second run of a repeated layer.
 using LayerObserver = std::function<void(int64_t layer, int pass, const at::Tensor& hidden)>;
 
+// Lets a caller reuse layer results it has already computed (search/prefix_cache.h): before each layer the
+// backbone asks lookup(); on a hit it takes the hidden state after the layer and re-appends the keys and values
+// that layer wrote, instead of computing; after computing a layer it hands the result to store().
+class LayerResultCache {
+ public:
+  struct Append {
+    int64_t slot;
+    at::Tensor keys, values;  // [B, Hkv, t, Dh]
+  };
+  virtual ~LayerResultCache() = default;
+  virtual bool lookup(int64_t layer, at::Tensor& hidden_after, std::vector<Append>& appends) = 0;
+  virtual void store(int64_t layer, const at::Tensor& hidden_after, const std::vector<Append>& appends) = 0;
+};
+
 struct LoadOptions {
   std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
   std::string dtype = "auto";  // "auto": fp32 on CPU, the checkpoint's dtype on CUDA; or float32/bfloat16/float16
@@ -40,11 +54,12 @@ class Backbone {
   // Runs the prompt tokens [B, T] (int64) along `plan` into an empty cache.
   // Returns logits [B, V] of the last position, or [B, T, V] with all_positions.
   at::Tensor prefill(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                     const LayerObserver& observer = nullptr, bool all_positions = false);
+                     const LayerObserver& observer = nullptr, bool all_positions = false,
+                     LayerResultCache* layer_cache = nullptr);
 
   // Runs one new token per sequence [B, 1] along `plan`, after prefill. Returns logits [B, V].
   at::Tensor decode(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                    const LayerObserver& observer = nullptr);
+                    const LayerObserver& observer = nullptr, LayerResultCache* layer_cache = nullptr);
 
   KvCache new_cache(RepeatKv mode, int64_t expected_tokens = 256) const;
 
@@ -52,16 +67,20 @@ class Backbone {
   at::Device device() const { return device_; }
   at::ScalarType dtype() const { return weights_.embed.scalar_type(); }
   const BackboneWeights& weights() const { return weights_; }
+  // Layer visits actually computed since load (a LayerResultCache hit computes none).
+  int64_t computed_layer_visits() const { return computed_layer_visits_; }
 
  private:
   // tokens [B, T] -> hidden [B, T, D] after the planned layers (before the final norm)
   at::Tensor run_layers(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                        const LayerObserver& observer);
+                        const LayerObserver& observer, LayerResultCache* layer_cache);
   // x [B, T, D] -> x after one visit of layer `layer`, its keys/values appended to `slot`
   at::Tensor block(const at::Tensor& x, int64_t layer, int64_t slot, const at::Tensor& cos, const at::Tensor& sin,
                    KvCache& cache);
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor logits(const at::Tensor& hidden, bool all_positions) const;
+
+  int64_t computed_layer_visits_ = 0;
 
   ModelConfig config_;
   BackboneWeights weights_;

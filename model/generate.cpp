@@ -17,7 +17,10 @@ Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& promp
   if (options.max_new_tokens == 0) return out;
 
   at::Tensor ids = at::tensor(prompt, at::kLong).unsqueeze(0);  // [1, T]
-  at::Tensor logits = backbone.prefill(ids, plan, cache, observer);
+  auto layer_cache = [&]() -> LayerResultCache* {
+    return options.layer_cache_for_call ? options.layer_cache_for_call(out.tokens) : nullptr;
+  };
+  at::Tensor logits = backbone.prefill(ids, plan, cache, observer, false, layer_cache());
   out.layer_visits += plan.executed();
   while (true) {
     if (static_cast<int64_t>(out.tokens.size()) < options.min_new_tokens)
@@ -29,7 +32,7 @@ Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& promp
       break;
     }
     if (static_cast<int64_t>(out.tokens.size()) >= options.max_new_tokens) break;
-    logits = backbone.decode(at::full({1, 1}, next, at::kLong), plan, cache, observer);
+    logits = backbone.decode(at::full({1, 1}, next, at::kLong), plan, cache, observer, layer_cache());
     out.layer_visits += plan.executed();
   }
   return out;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "model/backbone.h"
@@ -14,6 +15,9 @@ struct GenerationOptions {
   int64_t min_new_tokens = 0;        // stop tokens are masked until this many tokens exist (HF min_length)
   std::vector<int64_t> stop_tokens;  // empty: the config's eos ids are not added implicitly
   RepeatKv repeat_kv = RepeatKv::Shared;
+  // Before each forward call (prefill, then every decode step): the layer-result cache to use, given the tokens
+  // generated so far (search/prefix_cache.h). Unset: none.
+  std::function<LayerResultCache*(const std::vector<int64_t>& generated)> layer_cache_for_call;
 };
 
 struct Generation {

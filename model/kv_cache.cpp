@@ -54,6 +54,13 @@ std::pair<at::Tensor, at::Tensor> KvCache::append(int64_t slot_index, const at::
 
 int64_t KvCache::length(int64_t slot_index) const { return slots_.at(static_cast<size_t>(slot_index)).length; }
 
+std::pair<at::Tensor, at::Tensor> KvCache::range(int64_t slot_index, int64_t begin, int64_t end) const {
+  const Slot& s = slots_.at(static_cast<size_t>(slot_index));
+  DRLLM_CHECK(begin >= 0 && begin <= end && end <= s.length, "KV cache: range [", begin, ", ", end, ") of slot ",
+              slot_index, " holding ", s.length, " entries");
+  return {s.keys.narrow(2, begin, end - begin), s.values.narrow(2, begin, end - begin)};
+}
+
 void KvCache::clear() {
   for (Slot& s : slots_) s = Slot{};
   position_ = 0;

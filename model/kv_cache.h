@@ -30,6 +30,8 @@ class KvCache {
   std::pair<at::Tensor, at::Tensor> append(int64_t slot, const at::Tensor& k, const at::Tensor& v);
 
   int64_t length(int64_t slot) const;
+  // Keys and values [B, Hkv, end - begin, Dh] of entries [begin, end) of a slot (views).
+  std::pair<at::Tensor, at::Tensor> range(int64_t slot, int64_t begin, int64_t end) const;
   int64_t position() const { return position_; }
   void advance(int64_t tokens) { position_ += tokens; }
   RepeatKv mode() const { return mode_; }

@@ -7,17 +7,28 @@
 namespace drllm::search {
 
 PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& tokenizer, GenerationBudget budget,
-                             model::RepeatKv repeat_kv)
-    : backbone_(backbone), tokenizer_(tokenizer) {
+                             model::RepeatKv repeat_kv, size_t prefix_cache_bytes)
+    : backbone_(backbone),
+      tokenizer_(tokenizer),
+      cache_(prefix_cache_bytes),
+      use_cache_(prefix_cache_bytes > 0),
+      forwards_at_start_(backbone.computed_layer_visits()) {
   generation_.max_new_tokens = budget.max_new_tokens;
   generation_.min_new_tokens = budget.min_new_tokens;
   generation_.stop_tokens = backbone.config().eos_token_ids;
   generation_.repeat_kv = repeat_kv;
 }
 
+void PlanEvaluator::begin_example() { cache_.clear(); }
+
 PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, const model::LayerPlan& plan) {
-  model::Generation g = model::generate_greedy(backbone_, example.prompt_ids, plan, generation_);
-  layer_forwards_ += g.layer_visits;
+  model::GenerationOptions options = generation_;
+  if (use_cache_)
+    options.layer_cache_for_call = [&](const std::vector<int64_t>& generated) -> model::LayerResultCache* {
+      cache_.begin_call(plan, generated);
+      return &cache_;
+    };
+  model::Generation g = model::generate_greedy(backbone_, example.prompt_ids, plan, options);
   ++evaluations_;
   Outcome out;
   out.response = data::python_strip(

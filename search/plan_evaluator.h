@@ -1,7 +1,8 @@
 // PlanEvaluator: the reward of one layer plan on one example, as Dr.LLM's evaluate_path computes it (SPEC-grading
 // §1): greedy generation along the plan (at least 2 new tokens, at most the task's budget), decoded without
 // special tokens and stripped, then graded: the ARC letter regex, or \boxed{} + grade_answer for math.
-// This version runs every evaluation from the prompt; sharing prefix states between plans is the next step.
+// With a prefix-state cache, plans share the layer results they have in common (search/prefix_cache.h); the
+// rewards are the same with the cache on or off.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "model/backbone.h"
 #include "model/generate.h"
+#include "search/prefix_cache.h"
 
 namespace drllm::data {
 class Tokenizer;
@@ -35,8 +37,12 @@ struct GenerationBudget {
 
 class PlanEvaluator {
  public:
+  // prefix_cache_bytes: memory for shared layer results (0: no sharing).
   PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& tokenizer, GenerationBudget budget,
-                model::RepeatKv repeat_kv = model::RepeatKv::Shared);
+                model::RepeatKv repeat_kv = model::RepeatKv::Shared, size_t prefix_cache_bytes = 0);
+
+  // Call before the first plan of each example: cached results belong to one prompt.
+  void begin_example();
 
   struct Outcome {
     double reward = 0;
@@ -44,14 +50,18 @@ class PlanEvaluator {
   };
   Outcome evaluate(const SearchExample& example, const model::LayerPlan& plan);
 
-  int64_t layer_forwards() const { return layer_forwards_; }  // layer visits over all forward passes so far
+  // Layer visits computed so far (with the cache, fewer than the plans' visits).
+  int64_t layer_forwards() const { return backbone_.computed_layer_visits() - forwards_at_start_; }
+  const PrefixStateCache& prefix_cache() const { return cache_; }
   int64_t evaluations() const { return evaluations_; }
 
  private:
   model::Backbone& backbone_;
   const data::Tokenizer& tokenizer_;
   model::GenerationOptions generation_;
-  int64_t layer_forwards_ = 0;
+  PrefixStateCache cache_;
+  bool use_cache_;
+  int64_t forwards_at_start_;
   int64_t evaluations_ = 0;
 };
 

@@ -22,10 +22,10 @@ def check(cond, what, detail=""):
         print(str(detail)[:2000])
 
 
-def search(out, seed, policy="tree"):
+def search(out, seed, policy="tree", cache_mb=1024):
     r = subprocess.run([drllm, "search", "--data", os.path.join(assets, "data", "arc_challenge_train.jsonl"),
                         "--limit", "2", "--simulations", "4", "--seed", str(seed), "--policy", policy,
-                        "--out", out], capture_output=True, text=True, timeout=600)
+                        "--prefix-cache-mb", str(cache_mb), "--out", out], capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise SystemExit(r.stderr)
     return open(os.path.join(out, "results.jsonl"), "rb").read(), json.load(open(os.path.join(out, "summary.json")))
@@ -34,6 +34,10 @@ def search(out, seed, policy="tree"):
 a, summary = search(os.path.join(work, "a"), 3)
 b, _ = search(os.path.join(work, "b"), 3)
 check(a == b, "the same seed gives byte-identical results")
+c, uncached = search(os.path.join(work, "nocache"), 3, cache_mb=0)
+check(a == c, "the prefix cache on and off give byte-identical results")
+check(summary["layer_forwards"] < uncached["layer_forwards"], "the prefix cache computes fewer layer visits",
+      (summary["layer_forwards"], uncached["layer_forwards"]))
 lines = [json.loads(l) for l in a.decode().splitlines()]
 check(len(lines) == 2, "one result line per example", lines)
 needed = {"id", "default_correct", "best_correct", "improved", "best_plan", "best_path", "evaluations", "good_paths"}

@@ -94,12 +94,20 @@ class Evaluator {
   }
 
  private:
-  model::Generation generate(const std::string& text, int64_t max_new, int64_t min_new, bool add_special) {
+  model::Generation generate(const std::string& text, int64_t max_new, int64_t min_new, bool add_special,
+                             const std::vector<std::string>& stop_strings = {}) {
     std::vector<int32_t> ids = tokenizer_.encode(text, add_special);
     model::GenerationOptions g;
     g.max_new_tokens = max_new;
     g.min_new_tokens = min_new;
     g.stop_tokens = backbone_.config().eos_token_ids;
+    if (!stop_strings.empty())
+      g.stop_when = [&](const std::vector<int64_t>& generated) {
+        std::string text = tokenizer_.decode(std::vector<int32_t>(generated.begin(), generated.end()), true);
+        for (const std::string& s : stop_strings)
+          if (text.find(s) != std::string::npos) return true;
+        return false;
+      };
     model::Generation out = model::generate_greedy(backbone_, std::vector<int64_t>(ids.begin(), ids.end()), plan_, g);
     generated_tokens_ += static_cast<int64_t>(out.tokens.size());
     layer_visits_ += out.layer_visits;
@@ -129,9 +137,9 @@ class Evaluator {
   nlohmann::json gsm8k(const data::Example& ex) {
     std::string text = shots_ + "Question: " + ex.question + "\nAnswer:";
     int64_t max_new = o_.max_new_tokens ? o_.max_new_tokens : 256;
-    // Generation stops at EOS; the harness' stop strings cut the text afterwards (and end generation there).
-    std::string response = data::cut_at_stop_strings(decode(generate(text, max_new, 0, false)),
-                                                     {"Question:", "</s>", "<|im_end|>"});
+    // The harness' stop strings end the generation and cut the text.
+    const std::vector<std::string> stops = {"Question:", "</s>", "<|im_end|>"};
+    std::string response = data::cut_at_stop_strings(decode(generate(text, max_new, 0, false, stops)), stops);
     bool strict = data::gsm8k_exact_match(data::gsm8k_strict_match(response), ex.solution);
     bool flexible = data::gsm8k_exact_match(data::gsm8k_flexible_extract(response), ex.solution);
     ++count_;

@@ -32,6 +32,7 @@ Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& promp
       break;
     }
     if (static_cast<int64_t>(out.tokens.size()) >= options.max_new_tokens) break;
+    if (options.stop_when && options.stop_when(out.tokens)) break;
     logits = backbone.decode(at::full({1, 1}, next, at::kLong), plan, cache, observer, layer_cache());
     out.layer_visits += plan.executed();
   }

@@ -15,6 +15,8 @@ struct GenerationOptions {
   int64_t min_new_tokens = 0;        // stop tokens are masked until this many tokens exist (HF min_length)
   std::vector<int64_t> stop_tokens;  // empty: the config's eos ids are not added implicitly
   RepeatKv repeat_kv = RepeatKv::Shared;
+  // Checked after each new token; true ends the generation (lm-eval's stop strings, say).
+  std::function<bool(const std::vector<int64_t>& generated)> stop_when;
   // Before each forward call (prefill, then every decode step): the layer-result cache to use, given the tokens
   // generated so far (search/prefix_cache.h). Unset: none.
   std::function<LayerResultCache*(const std::vector<int64_t>& generated)> layer_cache_for_call;

@@ -74,11 +74,7 @@ void run_search(SearchOptions o, const CommonOptions& common) {
   double best_length_sum = 0, evaluations_sum = 0;
   for (size_t i = 0; i < loaded.examples.size(); ++i) {
     const data::Example& ex = loaded.examples[i];
-    std::string text = data::drllm_model_input(prompt, ex, chat ? &*chat : nullptr);
-    std::vector<int32_t> ids = tokenizer.encode(text, /*add_special_tokens=*/!chat);
-    search::SearchExample example{ex.id, std::vector<int64_t>(ids.begin(), ids.end()), ex.answer,
-                                  arc ? search::RewardKind::ArcLetter : search::RewardKind::BoxedMath,
-                                  !arc && !instruct};
+    search::SearchExample example = search::prepare_example(ex, prompt, chat ? &*chat : nullptr, tokenizer, arc);
     evaluator.begin_example();
     std::map<std::string, std::string> responses;
     auto reward = [&](const model::LayerPlan& plan) {

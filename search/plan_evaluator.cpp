@@ -1,6 +1,9 @@
 #include "search/plan_evaluator.h"
 
+#include "data/chat_template.h"
+#include "data/dataset.h"
 #include "data/grading.h"
+#include "data/prompts.h"
 #include "data/tokenizer.h"
 #include "data/unicode.h"
 
@@ -17,6 +20,18 @@ PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& t
   generation_.min_new_tokens = budget.min_new_tokens;
   generation_.stop_tokens = backbone.config().eos_token_ids;
   generation_.repeat_kv = repeat_kv;
+}
+
+SearchExample prepare_example(const data::Example& example, const data::PromptTemplate& prompt,
+                              const data::ChatTemplate* chat, const data::Tokenizer& tokenizer, bool arc) {
+  std::vector<int32_t> ids = tokenizer.encode(data::drllm_model_input(prompt, example, chat), !chat);
+  SearchExample out;
+  out.id = example.id;
+  out.prompt_ids.assign(ids.begin(), ids.end());
+  out.gold = example.answer;
+  out.kind = arc ? RewardKind::ArcLetter : RewardKind::BoxedMath;
+  out.prompt_opens_box = !arc && !chat;  // base-model math prompts end in "\boxed{"
+  return out;
 }
 
 void PlanEvaluator::begin_example() { cache_.clear(); }

@@ -15,6 +15,9 @@
 
 namespace drllm::data {
 class Tokenizer;
+class ChatTemplate;
+class PromptTemplate;
+struct Example;
 }
 
 namespace drllm::search {
@@ -29,6 +32,11 @@ struct SearchExample {
   RewardKind kind = RewardKind::ArcLetter;
   bool prompt_opens_box = false;  // base-model math prompts end in "\boxed{"
 };
+
+// An example in Dr.LLM's setting: the task's prompt (wrapped in the chat template for instruct models, `chat`
+// non-null), tokenized; arc examples are graded by letter, the others by \boxed{} math.
+SearchExample prepare_example(const data::Example& example, const data::PromptTemplate& prompt,
+                              const data::ChatTemplate* chat, const data::Tokenizer& tokenizer, bool arc);
 
 struct GenerationBudget {
   int64_t max_new_tokens = 10;

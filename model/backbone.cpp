@@ -81,6 +81,7 @@ at::Tensor Backbone::run_layers(const at::Tensor& tokens, const LayerPlan& plan,
   at::Tensor x = at::embedding(weights_.embed, ids);  // [B, T, D]
   auto [cos, sin] = rope_.cos_sin(at::arange(start, start + t, at::TensorOptions(at::kLong).device(device_)),
                                   x.scalar_type());
+  // An observer must see every state, so a layer-result cache is bypassed while one is set.
   std::vector<LayerResultCache::Append> appends;
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
     if (observer) observer(layer, 0, x);

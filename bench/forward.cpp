@@ -1,6 +1,6 @@
 // bench_forward MODEL_DIR: prefill tokens/s at 64, 256 and 1024 tokens and decode tokens/s for a model,
 // plus the FLOP rate of one large fp32 matmul (4096^3) measured in the same process (the machine's practical peak).
-// Prints one JSON object; bench/forward.py runs it beside transformers and prints the ratios.
+// Prints one JSON object; bench/run_forward.py runs it beside transformers and prints the ratios.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/forward: drllm's backbone against transformers on the same machine, in the same run.
+"""bench/run_forward: drllm's backbone against transformers on the same machine, in the same run.
 
 Model: SmolLM2-135M's shape (30 layers, hidden 576, 9 heads, 3 KV heads, FFN 1536, vocab 49152, tied), random
 weights, fp32 on the CPU. Figures: prefill tokens/s at 64, 256 and 1024 tokens (last-position logits, as
@@ -7,7 +7,7 @@ generation needs) and decode tokens/s (128 steps after a 64-token prompt, KV cac
 printed beside transformers' (ratio > 1: drllm faster) and as a fraction of the FLOP rate of one 4096^3 fp32
 matmul measured in the same run.
 
-usage: bench/forward.py [--build build] [--threads N]
+usage: bench/run_forward.py [--build build] [--threads N]
 """
 import argparse
 import json

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""bench/tokenize: MB/s of encoding every question, choice and answer of ../shared/assets/data/ with the Qwen3
+"""bench/run_tokenize: MB/s of encoding every question, choice and answer of ../shared/assets/data/ with the Qwen3
 and Llama-3.1 tokenizers: drllm (bench_tokenize) beside Python `tokenizers` (Rust) in the same run, both on
 one thread (RAYON_NUM_THREADS=1, encode_batch), best of 3 passes after a warm-up pass each.
 
-usage: bench/tokenize.py [--build build] [--assets ../shared/assets]
+usage: bench/run_tokenize.py [--build build] [--assets ../shared/assets]
 """
 import argparse
 import os

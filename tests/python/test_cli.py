@@ -4,27 +4,21 @@ fingerprint that changes with the config, generate prints the ids that transform
 (tests/python/make_fixtures.py's reference), and bad input ends in a clear error and a non-zero exit."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import shutil
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
 
 drllm, fixtures = sys.argv[1], sys.argv[2]
-failures = []
-checks = 0
+checks = Checklist()
+check = checks.check
 
 
 def run(*args):
     return subprocess.run([drllm, *args], capture_output=True, text=True, timeout=300)
-
-
-def check(condition, what, detail=""):
-    global checks
-    checks += 1
-    print(("ok   " if condition else "FAIL ") + what)
-    if not condition:
-        failures.append(what)
-        print(detail)
 
 
 r = run("--help")
@@ -65,5 +59,4 @@ check(r.returncode == 1 and "2 entries but the model has 4 layers" in r.stderr, 
 r = run("inspect", os.path.join(fixtures, "no-such-model"))
 check(r.returncode == 1 and "no-such-model" in r.stderr, "a missing model folder is named", r.stderr)
 
-print(f"{checks - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.finish()

@@ -12,6 +12,9 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
 import numpy as np
 import torch
 from gguf import GGMLQuantizationType as T, GGUFReader, GGUFWriter, quants
@@ -19,16 +22,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 drllm, probe, model_path, assets, work = sys.argv[1:6]
 os.makedirs(work, exist_ok=True)
-failures, checks = [], 0
-
-
-def check(cond, what, detail=""):
-    global checks
-    checks += 1
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-        print(str(detail)[:3000])
+checks = Checklist()
+check = checks.check
 
 
 def probe_dequant(path, name, shape):
@@ -217,5 +212,4 @@ w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); 
 expect_error(bad, ["llama.block_count", "should be an unsigned integer but is string"],
              "metadata of the wrong type is a clear error")
 
-print(f"{checks - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.finish()

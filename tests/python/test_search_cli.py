@@ -9,17 +9,12 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
 drllm, assets, work = sys.argv[1:4]
-failures, checks = [], 0
-
-
-def check(cond, what, detail=""):
-    global checks
-    checks += 1
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-        print(str(detail)[:2000])
+checks = Checklist()
+check = checks.check
 
 
 def search(out, seed, policy="tree", cache_mb=1024):
@@ -49,5 +44,4 @@ best_len = sum(len(l["best_path"]) for l in lines) / 2
 check(abs(summary["average_path_length"] - best_len) < 1e-9, "average path length is that of the best paths")
 _, chain = search(os.path.join(work, "c"), 3, "chain")
 check(chain["policy"] == "chain", "the chain policy runs")
-print(f"{checks - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.finish()

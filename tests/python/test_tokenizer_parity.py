@@ -13,10 +13,14 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
 from tokenizers import Tokenizer
 
 drllm, assets = sys.argv[1], sys.argv[2]
-failures = []
+checks = Checklist()
+check = checks.check
 
 HARD = [
     "", " ", "  ", "\n", "\n\n\n", " \n \n", "\t\tindented\n", "trailing spaces   ", "   leading",
@@ -55,13 +59,6 @@ def data_strings():
             if "choices" in row:
                 out += row["choices"]["text"]
     return out
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-        print(detail[:3000])
 
 
 def run(args, text):
@@ -107,5 +104,4 @@ for name in ("qwen3", "llama3_1", "llama2"):
     theirs = [" ".join(map(str, e.ids)) for e in ref.encode_batch(texts, add_special_tokens=False)]
     check(ours == theirs, f"{name}: invalid UTF-8 becomes U+FFFD as in Python", first_mismatch(texts, ours, theirs))
 
-print(f"{9 * 3 - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.finish()

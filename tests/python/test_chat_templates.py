@@ -14,9 +14,12 @@ import tempfile
 
 from transformers import AutoTokenizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
 drllm, assets = sys.argv[1], sys.argv[2]
 here = os.path.dirname(os.path.abspath(__file__))
-failures = []
+checks = Checklist()
 
 CONVERSATIONS = [
     [{"role": "user", "content": "What is 2+2?"}],
@@ -37,7 +40,6 @@ FAMILIES = [  # (label, tokenizer folder, template file or None for the folder's
     ("llama3.2", "llama3_1", "llama3_2.jinja"),
 ]
 
-total = 0
 for label, folder, template_file in FAMILIES:
     tok = AutoTokenizer.from_pretrained(os.path.join(assets, "tokenizers", folder))
     config_path = os.path.join(assets, "tokenizers", folder, "tokenizer_config.json")
@@ -63,12 +65,8 @@ for label, folder, template_file in FAMILIES:
         fixed = [json.loads(l) for l in r2.stdout.splitlines()]
         refs = [tok.apply_chat_template(c["messages"], tokenize=False, chat_template=template, date_string="26 Jul 2024",
                                         add_generation_prompt=c["add_generation_prompt"]) for c in cases]
-        total += 1
-        ok = fixed == refs
-        print(("ok   " if ok else "FAIL ") + "llama3.2 with date_string='26 Jul 2024' equals apply_chat_template")
-        if not ok:
-            failures.append("llama3.2 date")
-            print(fixed[:1], refs[:1])
+        checks.check(fixed == refs, "llama3.2 with date_string='26 Jul 2024' equals apply_chat_template",
+                     (fixed[:1], refs[:1]))
     ours = [json.loads(l) for l in r.stdout.splitlines()] if r.returncode == 0 else []
     bad = None
     for i, case in enumerate(cases):
@@ -78,22 +76,13 @@ for label, folder, template_file in FAMILIES:
         if i >= len(ours) or ours[i] != ref:
             bad = f"case {case}\n drllm:        {ours[i] if i < len(ours) else r.stderr!r}\n transformers: {ref!r}"
             break
-    total += 1
-    print(("ok   " if bad is None else "FAIL ") + f"{label}: {len(cases)} renderings equal apply_chat_template")
-    if bad:
-        failures.append(label)
-        print(bad)
+    checks.check(bad is None, f"{label}: {len(cases)} renderings equal apply_chat_template", bad)
 
 # An unknown template is a clear error that says what to do.
 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
     json.dump({"chat_template": "{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}"}, tmp)
 r = subprocess.run([drllm, "chat-template", "--tokenizer-config", tmp.name], input='{"messages": []}\n',
                    capture_output=True, text=True)
-ok = r.returncode == 1 and "--chat-template" in r.stderr and tmp.name in r.stderr
-total += 1
-print(("ok   " if ok else "FAIL ") + "an unknown template is a clear error")
-if not ok:
-    failures.append("unknown")
-    print(r.stderr)
-print(f"{total - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.check(r.returncode == 1 and "--chat-template" in r.stderr and tmp.name in r.stderr,
+             "an unknown template is a clear error", r.stderr)
+checks.finish()

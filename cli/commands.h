@@ -3,7 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace drllm::cli {
 
@@ -23,6 +25,9 @@ void add_search(CLI::App& app, const CommonOptions& common);
 // The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default that
 // scripts/setup fetches into the project's models/ folder (SmolLM2-135M-Instruct, Q4_1 GGUF).
 std::string default_model_dir();
+
+// Space-separated token ids ("12 7 9"); `where` names the input in the error for a bad item.
+std::vector<int64_t> parse_token_ids(const std::string& text, const std::string& where);
 
 // at::set_num_threads per DESIGN.md; returns the count used.
 int configure_threads(int requested);

@@ -24,6 +24,7 @@
 #include "model/backbone.h"
 #include "model/generate.h"
 #include "model/loglikelihood.h"
+#include "search/plan_evaluator.h"
 
 namespace drllm::cli {
 namespace {
@@ -63,7 +64,17 @@ class Evaluator {
                              : model::LayerPlan::parse(o.plan)),
         instruct_(is_instruct(o)) {
     plan_.check_length(backbone_.config().num_layers);
-    if (instruct_ && (o.task == "arc" || o.task == "math")) chat_ = chat_template_for(o.model, o.chat_template);
+    if (o.task == "arc" || o.task == "math") {
+      // Dr.LLM's own setting: its prompts and rewards, evaluated exactly as the search evaluates a plan.
+      bool arc = o.task == "arc";
+      if (instruct_) chat_ = chat_template_for(o.model, o.chat_template);
+      prompt_ = o.prompt_template.empty()
+                    ? data::PromptTemplate::drllm(arc ? "arc" : "math", instruct_)
+                    : data::PromptTemplate::from_file(o.prompt_template, instruct_ ? data::ChoiceStyle::Dotted
+                                                                                    : data::ChoiceStyle::Parenthesised);
+      int64_t max_new = o.max_new_tokens ? o.max_new_tokens : (arc ? (instruct_ ? 10 : 2) : 15);
+      drllm_evaluator_.emplace(backbone_, tokenizer_, search::GenerationBudget{max_new, 2});
+    }
   }
 
   // Scores one example; returns its record (the "correct" field is what accuracy counts).
@@ -120,18 +131,12 @@ class Evaluator {
 
   // Dr.LLM's own rewards (SPEC-grading §1): greedy, at least 2 new tokens, decoded without specials, stripped.
   nlohmann::json drllm_task(const data::Example& ex) {
-    bool arc = o_.task == "arc";
-    data::PromptTemplate prompt =
-        o_.prompt_template.empty()
-            ? data::PromptTemplate::drllm(arc ? "arc" : "math", instruct_)
-            : data::PromptTemplate::from_file(o_.prompt_template,
-                                              instruct_ ? data::ChoiceStyle::Dotted : data::ChoiceStyle::Parenthesised);
-    std::string text = data::drllm_model_input(prompt, ex, chat_ ? &*chat_ : nullptr);
-    int64_t max_new = o_.max_new_tokens ? o_.max_new_tokens : (arc ? (instruct_ ? 10 : 2) : 15);
-    std::string response = data::python_strip(decode(generate(text, max_new, 2, !chat_)));
-    double reward = arc ? data::arc_reward(response, ex.answer)
-                        : data::math_reward(response, ex.answer, !instruct_);
-    return {{"id", ex.id}, {"response", response}, {"gold", ex.answer}, {"correct", reward > 0.5}};
+    search::SearchExample example =
+        search::prepare_example(ex, *prompt_, chat_ ? &*chat_ : nullptr, tokenizer_, o_.task == "arc");
+    search::PlanEvaluator::Outcome r = drllm_evaluator_->evaluate(example, plan_);
+    generated_tokens_ += r.new_tokens;
+    layer_visits_ += r.layer_visits;
+    return {{"id", ex.id}, {"response", r.response}, {"gold", ex.answer}, {"correct", r.reward > 0.5}};
   }
 
   nlohmann::json gsm8k(const data::Example& ex) {
@@ -172,6 +177,8 @@ class Evaluator {
   model::LayerPlan plan_;
   bool instruct_;
   std::optional<data::ChatTemplate> chat_;
+  std::optional<data::PromptTemplate> prompt_;              // arc, math
+  std::optional<search::PlanEvaluator> drllm_evaluator_;    // arc, math
   std::string shots_;
   int64_t generated_tokens_ = 0, layer_visits_ = 0;
   size_t count_ = 0, flexible_ = 0, acc_norm_ = 0;

@@ -38,22 +38,6 @@ struct GenerateOptions {
   std::string dtype = "auto";
 };
 
-std::vector<int64_t> parse_ids(const std::string& text) {
-  std::vector<int64_t> ids;
-  std::istringstream in(text);
-  std::string item;
-  while (in >> item) {
-    try {
-      size_t used = 0;
-      ids.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw Error(cat("--prompt-ids: '", item, "' is not a token id"));
-    }
-  }
-  return ids;
-}
-
 std::vector<std::string> read_prompts_file(const std::string& path) {
   std::ifstream in(path);
   DRLLM_CHECK(in, path, ": cannot open prompts file");
@@ -100,7 +84,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   std::vector<std::vector<int64_t>> prompts;
   std::vector<std::string> prompt_texts;  // aligned with prompts; "" for --prompt-ids
   if (!o.prompt_ids.empty()) {
-    prompts.push_back(parse_ids(o.prompt_ids));
+    prompts.push_back(parse_token_ids(o.prompt_ids, "--prompt-ids"));
     prompt_texts.emplace_back();
   }
   std::optional<data::ChatTemplate> chat;

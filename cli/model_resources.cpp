@@ -1,5 +1,8 @@
 #include "cli/model_resources.h"
 
+#include "cli/commands.h"
+
+#include <cstdlib>
 #include <filesystem>
 
 #include "common/error.h"
@@ -7,6 +10,11 @@
 #include "model/gguf.h"
 
 namespace drllm::cli {
+
+std::string default_model_dir() {
+  if (const char* env = std::getenv("DRLLM_MODEL")) return env;
+  return std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
 
 std::string tokenizer_path_for(const std::string& model_path, const std::string& explicit_path) {
   if (!explicit_path.empty()) return explicit_path;

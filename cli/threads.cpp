@@ -31,9 +31,5 @@ int configure_threads(int requested) {
   return threads;
 }
 
-std::string default_model_dir() {
-  if (const char* env = std::getenv("DRLLM_MODEL")) return env;
-  return std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
 
 }  // namespace drllm::cli

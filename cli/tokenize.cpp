@@ -28,16 +28,8 @@ void run_tokenize(const TokenizeOptions& o) {
   while (std::getline(std::cin, line)) {
     ++line_number;
     if (o.decode) {
-      std::vector<int32_t> ids;
-      std::istringstream in(line);
-      std::string item;
-      while (in >> item) {
-        try {
-          ids.push_back(std::stoi(item));
-        } catch (const std::exception&) {
-          throw Error(cat("stdin line ", line_number, ": '", item, "' is not a token id"));
-        }
-      }
+      std::vector<int64_t> read = parse_token_ids(line, cat("stdin line ", line_number));
+      std::vector<int32_t> ids(read.begin(), read.end());
       std::string text = tokenizer.decode(ids, o.skip_special);
       out << (o.jsonl ? nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : text)
           << '\n';
@@ -63,6 +55,23 @@ void run_tokenize(const TokenizeOptions& o) {
 }
 
 }  // namespace
+
+std::vector<int64_t> parse_token_ids(const std::string& text, const std::string& where) {
+  std::vector<int64_t> ids;
+  std::istringstream in(text);
+  std::string item;
+  while (in >> item) {
+    size_t used = 0;
+    try {
+      ids.push_back(std::stoll(item, &used));
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DRLLM_CHECK(used == item.size() && ids.back() >= INT32_MIN && ids.back() <= INT32_MAX, where, ": '", item,
+                "' is not a token id");
+  }
+  return ids;
+}
 
 void add_tokenize(CLI::App& app) {
   auto* cmd = app.add_subcommand("tokenize", "text to token ids (or back, with --decode), one line at a time");

@@ -1,7 +1,5 @@
 #include "data/text_normalizer.h"
 
-#include <utf8proc.h>
-
 #include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,16 +10,6 @@
 
 namespace drllm::data {
 namespace {
-
-std::string utf8proc_normalize(std::string_view text, int options) {
-  utf8proc_uint8_t* result = nullptr;
-  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                                    static_cast<utf8proc_ssize_t>(text.size()), &result,
-                                    static_cast<utf8proc_option_t>(options));
-  DRLLM_CHECK(n >= 0, "Unicode normalisation failed: ", utf8proc_errmsg(n));
-  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(result, &std::free);
-  return std::string(reinterpret_cast<const char*>(result), static_cast<size_t>(n));
-}
 
 }  // namespace
 
@@ -59,8 +47,8 @@ std::string TextNormalizer::apply(std::string_view text) const {
   for (const Step& step : steps_) {
     switch (step.kind) {
       case Step::Nfc: s = nfc(s); break;
-      case Step::Nfkc: s = utf8proc_normalize(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT); break;
-      case Step::Nfd: s = utf8proc_normalize(s, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE); break;
+      case Step::Nfkc: s = nfkc(s); break;
+      case Step::Nfd: s = nfd(s); break;
       case Step::Prepend:
         if (!s.empty()) s = step.a + s;  // tokenizers prepends only to non-empty text
         break;

@@ -117,7 +117,7 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
-  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0)
+  if (model::is_gguf_path(path))
     return from_json_text(tokenizer_json_from_gguf(model::GgufFile(path)), path);
   std::ifstream in(path, std::ios::binary);
   DRLLM_CHECK(in, path, ": cannot open tokenizer file");

@@ -67,18 +67,29 @@ bool utf8_is_valid(std::string_view bytes) {
   return true;
 }
 
+// utf8proc_map with the given options, as an owned string.
+static std::string utf8proc_transform(std::string_view text, int options) {
+  utf8proc_uint8_t* result = nullptr;
+  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                    static_cast<utf8proc_ssize_t>(text.size()), &result,
+                                    static_cast<utf8proc_option_t>(options));
+  DRLLM_CHECK(n >= 0, "Unicode normalisation failed: ", utf8proc_errmsg(n));
+  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(result, &std::free);
+  return std::string(reinterpret_cast<const char*>(result), static_cast<size_t>(n));
+}
+
 std::string nfc(std::string_view text) {
   bool ascii = true;
   for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
   if (ascii) return std::string(text);
-  utf8proc_uint8_t* result = nullptr;
-  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                                    static_cast<utf8proc_ssize_t>(text.size()), &result,
-                                    static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
-  DRLLM_CHECK(n >= 0, "NFC normalisation failed: ", utf8proc_errmsg(n));
-  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(result, &std::free);
-  return std::string(reinterpret_cast<const char*>(result), static_cast<size_t>(n));
+  return utf8proc_transform(text, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
 }
+
+std::string nfkc(std::string_view text) {
+  return utf8proc_transform(text, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
+}
+
+std::string nfd(std::string_view text) { return utf8proc_transform(text, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE); }
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {

@@ -23,8 +23,10 @@ inline size_t utf8_char_length(unsigned char lead) {
   return 1;
 }
 
-// Unicode NFC of valid UTF-8 (ASCII passes through untouched).
+// Unicode normal forms of valid UTF-8 (utf8proc); NFC passes ASCII through untouched.
 std::string nfc(std::string_view text);
+std::string nfkc(std::string_view text);
+std::string nfd(std::string_view text);
 
 // GPT-2's bytes_to_unicode: each byte as one printable code point, UTF-8 encoded.
 class ByteLevelAlphabet {

@@ -34,9 +34,6 @@ Backbone Backbone::load(const std::string& model_path, const LoadOptions& option
   return Backbone(std::move(config), std::move(weights), device);
 }
 
-bool is_gguf_path(const std::string& path) {
-  return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0 && std::filesystem::is_regular_file(path);
-}
 
 KvCache Backbone::new_cache(RepeatKv mode, int64_t expected_tokens) const {
   return KvCache(config_.num_layers, mode, expected_tokens);
@@ -95,14 +92,16 @@ at::Tensor Backbone::run_layers(const at::Tensor& tokens, const LayerPlan& plan,
         continue;
       }
     }
+    const bool caching = layer_cache && !observer;
     std::vector<int64_t> before;  // slot lengths, to hand the new keys/values to the layer cache
-    for (int pass = 0; pass < plan[layer]; ++pass) before.push_back(cache.length(cache.slot(layer, pass)));
+    if (caching)
+      for (int pass = 0; pass < plan[layer]; ++pass) before.push_back(cache.length(cache.slot(layer, pass)));
     for (int pass = 0; pass < plan[layer]; ++pass) {
       if (pass == 1 && observer) observer(layer, 1, x);
       x = block(x, layer, cache.slot(layer, pass), cos, sin, cache);
       ++computed_layer_visits_;
     }
-    if (layer_cache && !observer) {
+    if (caching) {
       appends.clear();
       for (int pass = 0; pass < plan[layer]; ++pass) {
         int64_t slot = cache.slot(layer, pass);

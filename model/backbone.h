@@ -41,9 +41,6 @@ struct LoadOptions {
   std::string dtype = "auto";  // "auto": fp32 on CPU, the checkpoint's dtype on CUDA; or float32/bfloat16/float16
 };
 
-// True for an existing file named *.gguf.
-bool is_gguf_path(const std::string& path);
-
 class Backbone {
  public:
   Backbone(ModelConfig config, BackboneWeights weights, at::Device device);

@@ -33,7 +33,7 @@ CheckpointSummary summarize_gguf(const std::string& path) {
 }  // namespace
 
 CheckpointSummary summarize_checkpoint(const std::string& model_dir) {
-  if (model_dir.size() > 5 && model_dir.compare(model_dir.size() - 5, 5, ".gguf") == 0) return summarize_gguf(model_dir);
+  if (is_gguf_path(model_dir)) return summarize_gguf(model_dir);
   std::string config_path = (std::filesystem::path(model_dir) / "config.json").string();
   std::ifstream in(config_path, std::ios::binary);
   DRLLM_CHECK(in, config_path, ": cannot open model config");

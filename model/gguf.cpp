@@ -147,6 +147,10 @@ size_t ggml_block_bytes(GgmlType t) {
   return 0;
 }
 
+bool is_gguf_path(const std::string& path) {
+  return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
+}
+
 int64_t GgufTensorInfo::numel() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

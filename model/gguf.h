@@ -77,6 +77,9 @@ class GgufFile {
   const uint8_t* data_ = nullptr;
 };
 
+// True for a path named *.gguf (whether it exists is the reader's to report).
+bool is_gguf_path(const std::string& path);
+
 // Dequantizes `count` elements (a multiple of the block size) of `type` at `src` into fp32, with the same
 // arithmetic as ggml and the Python gguf package (bit-identical results).
 void dequantize(GgmlType type, const uint8_t* src, float* dst, int64_t count);

@@ -46,6 +46,8 @@ PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, con
   model::Generation g = model::generate_greedy(backbone_, example.prompt_ids, plan, options);
   ++evaluations_;
   Outcome out;
+  out.new_tokens = static_cast<int64_t>(g.tokens.size());
+  out.layer_visits = g.layer_visits;
   out.response = data::python_strip(
       tokenizer_.decode(std::vector<int32_t>(g.tokens.begin(), g.tokens.end()), /*skip_special_tokens=*/true));
   out.reward = example.kind == RewardKind::ArcLetter

@@ -55,6 +55,8 @@ class PlanEvaluator {
   struct Outcome {
     double reward = 0;
     std::string response;
+    int64_t new_tokens = 0;    // tokens generated
+    int64_t layer_visits = 0;  // layer visits summed over the forward passes (the paper's count)
   };
   Outcome evaluate(const SearchExample& example, const model::LayerPlan& plan);
 

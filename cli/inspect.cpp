@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/model_resources.h"
 #include "model/backbone.h"
 #include "model/fingerprint.h"
 #include "model/gguf_model.h"
@@ -16,9 +17,7 @@ void add_inspect(CLI::App& app) {
   cmd->add_option("model", *model_dir, "Hugging Face model folder (config.json + safetensors) or .gguf file")
       ->capture_default_str();
   cmd->callback([model_dir] {
-    model::ModelConfig config = model::is_gguf_path(*model_dir)
-                                    ? model::config_from_gguf(model::GgufFile(*model_dir))
-                                    : model::ModelConfig::from_file(*model_dir + "/config.json");
+    model::ModelConfig config = model_config_of(*model_dir);
     model::CheckpointSummary summary = model::summarize_checkpoint(*model_dir);
     std::cout << "model               " << *model_dir << "\n"
               << config.describe() << "files               " << summary.num_files << "\n"

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "dist/runtime.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"drllm: teach a frozen LLM to skip, execute or repeat each of its layers per input (Dr.LLM)"};
@@ -23,19 +24,23 @@ int main(int argc, char** argv) {
   drllm::cli::add_convert(app);
   drllm::cli::add_eval(app, common);
   drllm::cli::add_search(app, common);
+  drllm::cli::add_labels(app);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const drllm::Error& e) {
-    std::cerr << "drllm: error: " << e.what() << "\n";
+    std::cerr << drllm::dist::rank_prefix() << "drllm: error: " << e.what() << "\n";
+    drllm::dist::abort_job_if_parallel(1);
     return 1;
   } catch (const c10::Error& e) {
-    std::cerr << "drllm: LibTorch error: " << e.what_without_backtrace() << "\n";
+    std::cerr << drllm::dist::rank_prefix() << "drllm: LibTorch error: " << e.what_without_backtrace() << "\n";
+    drllm::dist::abort_job_if_parallel(1);
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "drllm: unexpected error: " << e.what() << "\n";
+    std::cerr << drllm::dist::rank_prefix() << "drllm: unexpected error: " << e.what() << "\n";
+    drllm::dist::abort_job_if_parallel(2);
     return 2;
   }
   return 0;

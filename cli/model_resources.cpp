@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "model/backbone.h"
 #include "model/gguf.h"
+#include "model/gguf_model.h"
 
 namespace drllm::cli {
 
@@ -36,6 +37,11 @@ data::ChatTemplate chat_template_for(const std::string& model_path, const std::s
     return data::ChatTemplate::recognise(gguf.get_string("tokenizer.chat_template"), bos, model_path);
   }
   return data::ChatTemplate::from_tokenizer_config((std::filesystem::path(model_path) / "tokenizer_config.json").string());
+}
+
+model::ModelConfig model_config_of(const std::string& model_path) {
+  return model::is_gguf_path(model_path) ? model::config_from_gguf(model::GgufFile(model_path))
+                                         : model::ModelConfig::from_file(model_path + "/config.json");
 }
 
 }  // namespace drllm::cli

@@ -8,11 +8,15 @@
 
 #include "data/chat_template.h"
 #include "data/tokenizer.h"
+#include "model/model_config.h"
 
 namespace drllm::cli {
 
 // The tokenizer file of a model: the explicit path, else MODEL/tokenizer.json, else the .gguf itself.
 std::string tokenizer_path_for(const std::string& model_path, const std::string& explicit_path);
+
+// A model's configuration without loading its weights (config.json, or the GGUF's metadata).
+model::ModelConfig model_config_of(const std::string& model_path);
 
 // The chat template of a model: by name when given, else recognised from tokenizer_config.json or the GGUF.
 data::ChatTemplate chat_template_for(const std::string& model_path, const std::string& name);

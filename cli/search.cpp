@@ -1,45 +1,109 @@
-// drllm search: Monte-Carlo Tree Search over layer plans for each example, in one process (the MPI labelling of
-// issue 6 replaces the JSONL output with HDF5 shards). Writes OUT/results.jsonl (one line per example) and
-// OUT/summary.json; prints a progress line and the summary.
+// drllm search: Dr.LLM's labels. For each example, Monte-Carlo Tree Search over layer plans; across MPI ranks
+// (mpirun, srun) or in one process. Ranks take examples from a work queue and write their own HDF5 shards into
+// OUT (data/label_store.h); examples already in OUT's shards are skipped, so rerunning the same command resumes.
+// SIGUSR1/SIGTERM: finish the current example, commit, exit 0. At the end rank 0 writes OUT/manifest.json and
+// OUT/summary.json and prints the summary.
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/model_resources.h"
-#include "common/atomic_file.h"
+#include "cli/search_summary.h"
 #include "common/error.h"
+#include "common/atomic_file.h"
+#include "common/sha256.h"
+#include "data/chat_template.h"
 #include "data/dataset.h"
+#include "data/label_store.h"
 #include "data/prompts.h"
+#include "data/tokenizer.h"
+#include "dist/runtime.h"
+#include "dist/stop_signal.h"
+#include "dist/work_queue.h"
 #include "model/backbone.h"
-#include "search/mcts.h"
-#include "search/plan_evaluator.h"
+#include "model/fingerprint.h"
+#include "search/example_labeller.h"
 
 namespace drllm::cli {
 namespace {
 
+namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 struct SearchOptions {
   std::string model = default_model_dir();
-  std::string data, format, task = "arc", out = "runs/search", instruct = "auto", chat_template;
+  std::string data, format, task = "arc", out = "runs/labels", instruct = "auto", chat_template;
   std::string policy = "tree", repeat_kv = "shared";
   size_t limit = 0;
   int64_t max_new_tokens = 0;  // 0: 15 for math, 10 for ARC with instruct models, 2 with base models
-  bool skip_bad_rows = false;
+  bool skip_bad_rows = false, save_features = false;
   size_t prefix_cache_mb = 1024;
+  int chunk = 2, shard_rows = 32;
+  double shard_minutes = 10;
   search::MctsOptions mcts;
 };
 
+// The rows a rank has labelled and not yet committed; a shard is written every `max_rows` rows or
+// `max_seconds`, and whatever is left at the end.
+class ShardBuffer {
+ public:
+  ShardBuffer(std::string dir, int rank, data::ShardHeader header, size_t max_rows, double max_seconds)
+      : dir_(std::move(dir)), rank_(rank), header_(std::move(header)), max_rows_(max_rows), max_seconds_(max_seconds) {}
+
+  void add(data::LabelRow row) {
+    rows_.push_back(std::move(row));
+    double age = std::chrono::duration<double>(Clock::now() - since_).count();
+    if (rows_.size() >= max_rows_ || age >= max_seconds_) commit();
+  }
+  void commit() {
+    if (!rows_.empty()) data::write_shard(data::next_shard_path(dir_, rank_), header_, rows_);
+    rows_.clear();
+    since_ = Clock::now();
+  }
+
+ private:
+  std::string dir_;
+  int rank_;
+  data::ShardHeader header_;
+  size_t max_rows_;
+  double max_seconds_;
+  std::vector<data::LabelRow> rows_;
+  Clock::time_point since_ = Clock::now();
+};
+
+// Rank 0, before any rank writes: what OUT already holds. Removes .tmp files that killed runs left, verifies
+// every shard (a damaged one is named) and refuses shards of another model or search configuration.
+std::set<uint32_t> labelled_examples(const std::string& dir, const data::ShardHeader& header) {
+  std::set<uint32_t> done;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".tmp") fs::remove(e.path());
+  for (const std::string& path : data::list_shards(dir)) {
+    data::Shard shard = data::read_shard(path);
+    std::string diff = data::header_mismatch(header, shard.header);
+    DRLLM_CHECK(diff.empty(), path, " was made by ", diff,
+                "; use another --out, or the options of that run to resume it");
+    for (const data::LabelRow& r : shard.rows) done.insert(r.example_index);
+  }
+  return done;
+}
+
 void run_search(SearchOptions o, const CommonOptions& common) {
+  dist::Runtime runtime;
+  dist::install_stop_signals();
+  const std::string me = runtime.prefix();
+
   // 1. Configuration.
   int threads = configure_threads(common.threads);
   o.mcts.policy = search::parse_policy(o.policy);
   o.mcts.validate();
+  DRLLM_CHECK(o.chunk > 0 && o.shard_rows > 0 && o.shard_minutes > 0,
+              "--chunk, --shard-rows and --shard-minutes must be positive");
   const bool arc = o.task == "arc";
   const bool instruct = o.instruct == "auto"
-                            ? data::is_instruct_model_name(std::filesystem::path(o.model).filename().string())
+                            ? data::is_instruct_model_name(fs::path(o.model).filename().string())
                             : o.instruct == "yes";
 
   // 2. Model, tokenizer, prompt.
@@ -48,89 +112,96 @@ void run_search(SearchOptions o, const CommonOptions& common) {
   std::optional<data::ChatTemplate> chat;
   if (instruct) chat = chat_template_for(o.model, o.chat_template);
   data::PromptTemplate prompt = data::PromptTemplate::drllm(arc ? "arc" : "math", instruct);
-  search::GenerationBudget budget;
-  budget.max_new_tokens = o.max_new_tokens ? o.max_new_tokens : (arc ? (instruct ? 10 : 2) : 15);
-  search::PlanEvaluator evaluator(backbone, tokenizer, budget, model::parse_repeat_kv(o.repeat_kv),
-                                  o.prefix_cache_mb << 20);
+  search::LabellerSetup setup;
+  setup.mcts = o.mcts;
+  setup.budget.max_new_tokens = o.max_new_tokens ? o.max_new_tokens : (arc ? (instruct ? 10 : 2) : 15);
+  setup.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
+  setup.arc = arc;
+  setup.save_features = o.save_features;
+  setup.prefix_cache_bytes = o.prefix_cache_mb << 20;
+  search::ExampleLabeller labeller(backbone, tokenizer, prompt, chat ? &*chat : nullptr, setup);
   const int64_t L = backbone.config().num_layers;
 
-  // 3. Data.
+  // 3. Data, and what the shards record about this run.
   data::ReadOptions read;
   read.format = data::parse_dataset_format(o.format.empty() ? (arc ? "arc" : "gsm8k") : o.format);
   read.limit = o.limit;
   read.skip_bad_rows = o.skip_bad_rows;
   data::DatasetReadResult loaded = data::read_dataset(o.data, read);
-  if (loaded.skipped) std::cerr << "skipped " << loaded.skipped << " bad rows of " << o.data << "\n";
+  if (loaded.skipped && runtime.is_root()) std::cerr << "skipped " << loaded.skipped << " bad rows of " << o.data << "\n";
   DRLLM_CHECK(!loaded.examples.empty(), o.data, ": no examples");
-  std::filesystem::create_directories(o.out);
-  std::cerr << "search (" << o.policy << ", " << o.mcts.simulations << " simulations) on " << loaded.examples.size()
-            << " examples of " << o.data << " with " << o.model << ", " << L << " layers, " << threads
-            << " threads\n";
+  data::ShardHeader header;
+  header.model_fingerprint = model::summarize_checkpoint(o.model).fingerprint;
+  header.dataset = cat(fs::path(o.data).filename().string(), " sha256:", sha256_file_hex(o.data).substr(0, 16));
+  header.search_config = search::search_config_json(setup, prompt.name(), instruct, chat ? chat->name() : "");
+  header.num_layers = L;
+  header.feature_dim = o.save_features ? backbone.config().hidden_size : 0;
 
-  // 4. One search per example.
-  auto t0 = Clock::now();
-  std::string results;
-  size_t default_correct = 0, best_correct = 0, improved = 0;
-  double best_length_sum = 0, evaluations_sum = 0;
-  for (size_t i = 0; i < loaded.examples.size(); ++i) {
-    const data::Example& ex = loaded.examples[i];
-    search::SearchExample example = search::prepare_example(ex, prompt, chat ? &*chat : nullptr, tokenizer, arc);
-    evaluator.begin_example();
-    std::map<std::string, std::string> responses;
-    auto reward = [&](const model::LayerPlan& plan) {
-      search::PlanEvaluator::Outcome outcome = evaluator.evaluate(example, plan);
-      responses[plan.to_string()] = outcome.response;
-      return outcome.reward;
-    };
-    search::SearchResult r = search::run_mcts(L, reward, o.mcts, ex.id);
-    default_correct += r.default_correct;
-    best_correct += r.best_correct;
-    improved += r.improved();
-    best_length_sum += static_cast<double>(r.best_plan.executed());
-    evaluations_sum += r.evaluations;
-    nlohmann::json correct_paths = nlohmann::json::array();
-    for (const model::LayerPlan& p : r.correct_plans) correct_paths.push_back(p.to_path());
-    nlohmann::json line = {{"id", ex.id},
-                           {"default_correct", r.default_correct},
-                           {"best_correct", r.best_correct},
-                           {"improved", r.improved()},
-                           {"best_plan", r.best_plan.to_string()},
-                           {"best_path", r.best_plan.to_path()},
-                           {"best_response", responses[r.best_plan.to_string()]},
-                           {"default_response", responses[r.default_plan.to_string()]},
-                           {"evaluations", r.evaluations},
-                           {"simulations", r.simulations},
-                           {"good_paths", correct_paths}};
-    results += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::cerr << "  " << i + 1 << "/" << loaded.examples.size() << "  default " << default_correct << "  best "
-              << best_correct << "  improved " << improved << "  " << s / (i + 1) << " s/example, ETA "
-              << s / (i + 1) * (loaded.examples.size() - i - 1) << " s\n";
+  // 4. Resume: rank 0 looks at what is already done, then every rank starts.
+  std::vector<uint32_t> pending;
+  if (runtime.is_root()) {
+    fs::create_directories(o.out);
+    std::set<uint32_t> done = labelled_examples(o.out, header);
+    for (uint32_t i = 0; i < loaded.examples.size(); ++i)
+      if (!done.count(i)) pending.push_back(i);
+    std::cerr << "search (" << o.policy << ", " << o.mcts.simulations << " simulations) of " << loaded.examples.size()
+              << " examples of " << o.data << " with " << o.model << " (" << L << " layers) on " << runtime.size()
+              << (runtime.size() == 1 ? " rank" : " ranks") << " (" << dist::launcher_name(runtime.launcher())
+              << "), " << threads << " threads each; " << loaded.examples.size() - pending.size()
+              << " already in " << o.out << ", " << pending.size() << " to go\n";
   }
+  runtime.barrier();
 
-  // 5. Results and summary.
-  const double n = static_cast<double>(loaded.examples.size());
-  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  nlohmann::json summary = {{"examples", loaded.examples.size()},
-                            {"policy", o.policy},
-                            {"simulations", o.mcts.simulations},
-                            {"default_accuracy", default_correct / n},
-                            {"best_accuracy", best_correct / n},
-                            {"improved_share", improved / n},
-                            {"average_path_length", best_length_sum / n},
-                            {"layers_saved", static_cast<double>(L) - best_length_sum / n},
-                            {"evaluations_per_example", evaluations_sum / n},
-                            {"layer_forwards", evaluator.layer_forwards()},
-                            {"seconds", seconds}};
-  write_file_atomically(o.out + "/results.jsonl", [&](std::ostream& out) { out << results; });
+  // 5. Work through the queue.
+  auto t0 = Clock::now();
+  dist::WorkQueue queue(runtime, pending, o.chunk);
+  ShardBuffer buffer(o.out, runtime.rank(), header, static_cast<size_t>(o.shard_rows), o.shard_minutes * 60);
+  int64_t labelled = 0;
+  for (std::vector<uint32_t> chunk = queue.next(); !chunk.empty() && !dist::stop_requested(); chunk = queue.next()) {
+    for (uint32_t index : chunk) {
+      data::LabelRow row = labeller.label(loaded.examples[index], index);
+      ++labelled;
+      double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::cerr << me << "example " << index << " (" << row.item_id << "): default " << int(row.baseline_correct)
+                << ", best " << int(row.best_correct) << ", " << row.best_path.size() << " layers, "
+                << row.num_evaluations << " evaluations; " << labelled << " here in " << s << " s\n";
+      buffer.add(std::move(row));
+      if (dist::stop_requested()) break;
+    }
+  }
+  if (dist::stop_requested()) {
+    queue.stop();
+    std::cerr << me << "signal " << dist::stop_signal() << ": committing and stopping; rerun to resume\n";
+  }
+  buffer.commit();
+  queue.finish();
+  const int64_t forwards = runtime.sum(labeller.layer_forwards());
+  const int64_t labelled_here = runtime.sum(labelled);
+  runtime.barrier();
+
+  // 6. Manifest and summary over everything the folder now holds.
+  if (!runtime.is_root()) return;
+  data::rebuild_manifest(o.out);
+  nlohmann::json summary = summarize_labels(data::read_label_set(o.out));
+  summary["policy"] = o.policy;
+  summary["simulations"] = o.mcts.simulations;
+  summary["ranks"] = runtime.size();
+  summary["examples_this_run"] = labelled_here;
+  summary["layer_forwards_this_run"] = forwards;
+  summary["seconds_this_run"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  summary["complete"] = summary["examples"].get<size_t>() == loaded.examples.size();
   write_file_atomically(o.out + "/summary.json", [&](std::ostream& out) { out << summary.dump(2) << "\n"; });
-  std::cout << summary.dump(2) << std::endl;
+  nlohmann::json shown = summary;
+  shown.erase("labels_per_layer");  // 3 x L numbers: in summary.json and `drllm labels inspect`
+  std::cout << shown.dump(2) << std::endl;
 }
 
 }  // namespace
 
 void add_search(CLI::App& app, const CommonOptions& common) {
-  auto* cmd = app.add_subcommand("search", "MCTS over layer plans for each example (Dr.LLM's supervision)");
+  auto* cmd = app.add_subcommand("search",
+                                 "MCTS over layer plans for each example (Dr.LLM's labels), on one process or across "
+                                 "MPI ranks; writes HDF5 label shards and resumes when rerun");
   auto o = std::make_shared<SearchOptions>();
   cmd->add_option("--model", o->model, "Hugging Face model folder or .gguf file")->capture_default_str();
   cmd->add_option("--data", o->data, "JSONL data file")->required()->check(CLI::ExistingFile);
@@ -138,7 +209,8 @@ void add_search(CLI::App& app, const CommonOptions& common) {
       ->capture_default_str()->check(CLI::IsMember({"arc", "math"}));
   cmd->add_option("--format", o->format, "data format (default: arc for arc, gsm8k for math; dart for DART-Math)");
   cmd->add_option("--limit", o->limit, "first N examples only (0: all)")->capture_default_str();
-  cmd->add_option("--out", o->out, "output folder")->capture_default_str();
+  cmd->add_option("--out", o->out, "label folder (shards, manifest.json, summary.json); rerun to resume")
+      ->capture_default_str();
   cmd->add_option("--policy", o->policy, "tree (the paper) or chain (the released code)")
       ->capture_default_str()->check(CLI::IsMember({"tree", "chain"}));
   cmd->add_option("--simulations", o->mcts.simulations, "MCTS simulations per example")->capture_default_str();
@@ -157,6 +229,11 @@ void add_search(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--prefix-cache-mb", o->prefix_cache_mb,
                   "memory for layer results shared between plans (0: off; results are the same either way)")
       ->capture_default_str();
+  cmd->add_flag("--save-features", o->save_features,
+                "also store the router inputs along each best plan (float16), to train without the backbone");
+  cmd->add_option("--chunk", o->chunk, "examples a rank takes from the work queue at a time")->capture_default_str();
+  cmd->add_option("--shard-rows", o->shard_rows, "commit a shard every N examples")->capture_default_str();
+  cmd->add_option("--shard-minutes", o->shard_minutes, "... or every M minutes")->capture_default_str();
   cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "skip malformed rows (and report them) instead of stopping");
   cmd->callback([o, &common] { run_search(*o, common); });
 }

@@ -10,4 +10,11 @@ namespace drllm {
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
+// The second half of the above for files another library writes (HDF5, safetensors): fsyncs `tmp`, renames it
+// over `path` and fsyncs the folder. On failure removes `tmp` and throws.
+void commit_file(const std::string& tmp, const std::string& path);
+
+// fsync of one file or folder; throws naming the path.
+void fsync_path(const std::string& path, bool directory);
+
 }  // namespace drllm

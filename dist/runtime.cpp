@@ -1,0 +1,114 @@
+#include "dist/runtime.h"
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "common/error.h"
+
+namespace drllm::dist {
+
+const char* launcher_name(Launcher launcher) {
+  switch (launcher) {
+    case Launcher::Single: return "single process";
+    case Launcher::Mpirun: return "mpirun";
+    case Launcher::Slurm: return "srun";
+  }
+  return "?";
+}
+
+Launcher detect_launcher() {
+  auto has = [](const char* name) { return std::getenv(name) != nullptr; };
+  // srun sets SLURM_STEP_ID in the tasks it starts; sbatch's batch shell has SLURM_JOB_ID but no step task.
+  if (has("SLURM_STEP_ID") && has("SLURM_PROCID") && (has("PMIX_RANK") || has("PMI_RANK") || has("PMI_FD") ||
+                                                       has("OMPI_COMM_WORLD_SIZE") || has("SLURM_NTASKS")))
+    return Launcher::Slurm;
+  if (has("OMPI_COMM_WORLD_SIZE") || has("PMI_SIZE") || has("PMIX_RANK")) return Launcher::Mpirun;
+  return Launcher::Single;
+}
+
+void check_mpi(int rc, const char* call) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(rc, text, &length);
+  throw Error(cat(call, " failed: ", std::string(text, static_cast<size_t>(length))));
+}
+
+Runtime::Runtime() : launcher_(detect_launcher()) {
+  if (launcher_ == Launcher::Single) return;
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    // Rank 0 serves the work queue from a second thread while its main thread computes.
+    int provided = 0;
+    check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+    DRLLM_CHECK(provided >= MPI_THREAD_SERIALIZED, "this MPI library gives thread level ", provided,
+                "; drllm needs MPI_THREAD_SERIALIZED or better");
+  }
+  uses_mpi_ = true;
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  MPI_Comm node;
+  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
+  MPI_Comm_rank(node, &local_rank_);
+  MPI_Comm_size(node, &local_size_);
+  MPI_Comm_free(&node);
+}
+
+Runtime::~Runtime() {
+  // While an error unwinds, main() aborts the job instead: finalizing would wait for ranks that still compute.
+  if (!uses_mpi_ || std::uncaught_exceptions() > 0) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void Runtime::barrier() const {
+  if (uses_mpi_) check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
+bool Runtime::any(bool flag) const {
+  if (!uses_mpi_) return flag;
+  int local = flag ? 1 : 0, global = 0;
+  check_mpi(MPI_Allreduce(&local, &global, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+  return global != 0;
+}
+
+int64_t Runtime::sum(int64_t value) const {
+  if (!uses_mpi_) return value;
+  int64_t total = 0;
+  check_mpi(MPI_Allreduce(&value, &total, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+  return total;
+}
+
+namespace {
+bool parallel_job_running(int* rank, int* size) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (!initialized || finalized) return false;
+  MPI_Comm_rank(MPI_COMM_WORLD, rank);
+  MPI_Comm_size(MPI_COMM_WORLD, size);
+  return *size > 1;
+}
+}  // namespace
+
+std::string rank_prefix() {
+  int rank = 0, size = 1;
+  return parallel_job_running(&rank, &size) ? cat("[rank ", rank, "/", size, "] ") : "";
+}
+
+std::string Runtime::prefix() const { return rank_prefix(); }
+
+void abort_job_if_parallel(int code) {
+  int rank = 0, size = 1;
+  if (!parallel_job_running(&rank, &size)) return;
+  std::cerr << "[rank " << rank << "/" << size << "] stopping the whole job (a rank that fails ends the job; "
+            << "rerun the same command to resume)" << std::endl;
+  MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+}  // namespace drllm::dist

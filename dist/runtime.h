@@ -1,0 +1,58 @@
+// Runtime: who this process is in a job. Started by a launcher (mpirun, srun, any MPI's hydra), it initialises
+// MPI and reads rank, size and the node-local rank (MPI_Comm_split_type); started plainly, it is rank 0 of 1
+// and MPI is never touched, so one process needs no launcher. Finalizes MPI when it goes out of scope.
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+
+namespace drllm::dist {
+
+enum class Launcher { Single, Mpirun, Slurm };
+const char* launcher_name(Launcher launcher);
+
+class Runtime {
+ public:
+  Runtime();
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int local_rank() const { return local_rank_; }
+  int local_size() const { return local_size_; }
+  Launcher launcher() const { return launcher_; }
+  bool uses_mpi() const { return uses_mpi_; }
+  bool is_root() const { return rank_ == 0; }
+  MPI_Comm comm() const { return MPI_COMM_WORLD; }
+
+  void barrier() const;
+  // True on every rank when it is true on any (a collective: every rank must call it).
+  bool any(bool flag) const;
+  // The sum over ranks, on every rank (a collective).
+  int64_t sum(int64_t value) const;
+  // "[rank 1/2] " in a parallel job, "" alone: the prefix of every message a rank prints.
+  std::string prefix() const;
+
+ private:
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  Launcher launcher_ = Launcher::Single;
+  bool uses_mpi_ = false;
+};
+
+// Which launcher started this process, from its environment.
+Launcher detect_launcher();
+
+// Called by main() when a command failed: in a parallel job, one rank's error must end the others (MPI has no
+// recovery, and they would wait for it forever), so this aborts the job; alone it does nothing.
+void abort_job_if_parallel(int code);
+
+// "[rank r/n] " while a parallel job runs, else "".
+std::string rank_prefix();
+
+// Throws drllm::Error naming the call and MPI's message when rc is not MPI_SUCCESS.
+void check_mpi(int rc, const char* call);
+
+}  // namespace drllm::dist

@@ -1,0 +1,109 @@
+#include "dist/work_queue.h"
+
+#include <chrono>
+
+#include "common/error.h"
+
+namespace drllm::dist {
+namespace {
+
+constexpr int kRequestTag = 7101, kReplyTag = 7102;
+constexpr int kAskForWork = 0, kLeaving = 1;
+
+}  // namespace
+
+WorkQueue::WorkQueue(const Runtime& runtime, std::vector<uint32_t> items, int chunk_size)
+    : runtime_(runtime), chunk_size_(chunk_size) {
+  DRLLM_CHECK(chunk_size > 0, "work queue: chunk size must be positive");
+  if (runtime_.is_root()) {
+    items_.assign(items.begin(), items.end());
+    if (runtime_.size() > 1) server_ = std::thread([this] { serve(); });
+  }
+}
+
+WorkQueue::~WorkQueue() {
+  abandon_ = true;
+  if (server_.joinable()) server_.join();
+}
+
+std::vector<uint32_t> WorkQueue::take_chunk() {
+  std::vector<uint32_t> chunk;
+  while (!closed_ && !items_.empty() && static_cast<int>(chunk.size()) < chunk_size_) {
+    chunk.push_back(items_.front());
+    items_.pop_front();
+  }
+  return chunk;
+}
+
+std::vector<uint32_t> WorkQueue::next() {
+  if (done_here_) return {};
+  std::vector<uint32_t> chunk;
+  if (runtime_.is_root()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    chunk = take_chunk();
+  } else {
+    int message = kAskForWork;
+    check_mpi(MPI_Send(&message, 1, MPI_INT, 0, kRequestTag, runtime_.comm()), "MPI_Send (work request)");
+    MPI_Status status;
+    check_mpi(MPI_Probe(0, kReplyTag, runtime_.comm(), &status), "MPI_Probe (work reply)");
+    int count = 0;
+    MPI_Get_count(&status, MPI_UINT32_T, &count);
+    chunk.resize(static_cast<size_t>(count));
+    check_mpi(MPI_Recv(chunk.data(), count, MPI_UINT32_T, 0, kReplyTag, runtime_.comm(), MPI_STATUS_IGNORE),
+              "MPI_Recv (work reply)");
+  }
+  if (chunk.empty()) done_here_ = true;  // the server counts this rank as gone when it sends an empty chunk
+  return chunk;
+}
+
+void WorkQueue::stop() {
+  if (runtime_.is_root()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+  } else if (!done_here_) {
+    int message = kLeaving;
+    check_mpi(MPI_Send(&message, 1, MPI_INT, 0, kRequestTag, runtime_.comm()), "MPI_Send (leaving)");
+  }
+  done_here_ = true;
+}
+
+void WorkQueue::finish() {
+  done_here_ = true;
+  if (server_.joinable()) server_.join();
+}
+
+// Polls rather than blocks: a blocking receive spins a core in most MPI libraries, and that core is the one
+// rank 0 computes on.
+void WorkQueue::serve() {
+  int remaining = runtime_.size() - 1;  // ranks still in the queue
+  int message = 0;
+  MPI_Request request;
+  MPI_Status status;
+  MPI_Irecv(&message, 1, MPI_INT, MPI_ANY_SOURCE, kRequestTag, runtime_.comm(), &request);
+  while (remaining > 0 && !abandon_) {
+    int arrived = 0;
+    MPI_Test(&request, &arrived, &status);
+    if (!arrived) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    if (message == kAskForWork) {
+      std::vector<uint32_t> chunk;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        chunk = take_chunk();
+      }
+      MPI_Send(chunk.data(), static_cast<int>(chunk.size()), MPI_UINT32_T, status.MPI_SOURCE, kReplyTag,
+               runtime_.comm());
+      if (chunk.empty()) --remaining;
+    } else {
+      --remaining;
+    }
+    if (remaining > 0) MPI_Irecv(&message, 1, MPI_INT, MPI_ANY_SOURCE, kRequestTag, runtime_.comm(), &request);
+  }
+  if (remaining > 0) {  // abandoned while an error unwinds: the job is about to be aborted
+    MPI_Cancel(&request);
+  }
+}
+
+}  // namespace drllm::dist

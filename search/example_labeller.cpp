@@ -1,0 +1,87 @@
+#include "search/example_labeller.h"
+
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "data/chat_template.h"
+#include "data/dataset.h"
+#include "data/prompts.h"
+#include "model/router_inputs.h"
+
+namespace drllm::search {
+
+std::string search_config_json(const LabellerSetup& s, const std::string& prompt_name, bool instruct,
+                               const std::string& chat_template_name) {
+  nlohmann::json config = {
+      {"task", s.arc ? "arc" : "math"},
+      {"policy", s.mcts.policy == SearchPolicy::Tree ? "tree" : "chain"},
+      {"simulations", s.mcts.simulations},
+      {"exploration", s.mcts.exploration},
+      {"length_penalty", s.mcts.length_penalty},
+      {"random_prob", s.mcts.random_prob},
+      {"early_stop", s.mcts.early_stop},
+      {"seed", s.mcts.seed},
+      {"max_new_tokens", s.budget.max_new_tokens},
+      {"min_new_tokens", s.budget.min_new_tokens},
+      {"repeat_kv", s.repeat_kv == model::RepeatKv::Shared ? "shared" : "separate"},
+      {"prompt", prompt_name},
+      {"instruct", instruct},
+      {"chat_template", chat_template_name},
+  };
+  return config.dump();
+}
+
+ExampleLabeller::ExampleLabeller(model::Backbone& backbone, const data::Tokenizer& tokenizer,
+                                 const data::PromptTemplate& prompt, const data::ChatTemplate* chat,
+                                 LabellerSetup setup)
+    : backbone_(backbone),
+      tokenizer_(tokenizer),
+      prompt_(prompt),
+      chat_(chat),
+      setup_(setup),
+      evaluator_(backbone, tokenizer, setup.budget, setup.repeat_kv, setup.prefix_cache_bytes) {}
+
+data::LabelRow ExampleLabeller::label(const data::Example& ex, uint32_t example_index) {
+  SearchExample example = prepare_example(ex, prompt_, chat_, tokenizer_, setup_.arc);
+  evaluator_.begin_example();
+  std::map<std::vector<uint8_t>, std::string> responses;
+  auto reward = [&](const model::LayerPlan& plan) {
+    PlanEvaluator::Outcome outcome = evaluator_.evaluate(example, plan);
+    responses[plan.counts()] = outcome.response;
+    return outcome.reward;
+  };
+  const int64_t L = backbone_.config().num_layers;
+  SearchResult r = run_mcts(L, reward, setup_.mcts, ex.id);
+
+  data::LabelRow row;
+  row.item_id = ex.id;
+  row.example_index = example_index;
+  row.labels = r.best_plan.counts();
+  for (int64_t layer : r.best_plan.to_path()) row.best_path.push_back(static_cast<int16_t>(layer));
+  row.baseline_correct = r.default_correct;
+  row.best_correct = r.best_correct;
+  row.improved = r.improved();
+  row.num_evaluations = static_cast<uint32_t>(r.evaluations);
+  row.prompt_tokens.assign(example.prompt_ids.begin(), example.prompt_ids.end());
+  row.question = prompt_.render(ex);
+  row.gold = ex.answer;
+  row.best_response = responses[r.best_plan.counts()];
+  row.default_response = responses[r.default_plan.counts()];
+  nlohmann::json good = nlohmann::json::array();
+  for (const model::LayerPlan& p : r.correct_plans) good.push_back(p.to_path());
+  row.good_paths = good.dump();
+  if (setup_.save_features) {
+    at::Tensor inputs = model::router_inputs_along_plan(backbone_, example.prompt_ids, r.best_plan,
+                                                        setup_.repeat_kv);  // [L, W_eff, D]
+    const int64_t windows = inputs.size(1), D = inputs.size(2);
+    at::Tensor padded = at::zeros({L, data::kFeatureWindows, D}, at::kHalf);
+    padded.slice(1, 0, windows).copy_(inputs.to(at::kCPU).to(at::kHalf));
+    row.feature_windows = static_cast<uint8_t>(windows);
+    row.features.resize(static_cast<size_t>(padded.numel()));
+    std::memcpy(row.features.data(), padded.data_ptr(), row.features.size() * sizeof(uint16_t));
+  }
+  return row;
+}
+
+}  // namespace drllm::search

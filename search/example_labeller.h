@@ -1,0 +1,52 @@
+// ExampleLabeller: one example from data file to label row: the MCTS search (search/mcts.h) with the plan
+// evaluator (search/plan_evaluator.h), the best plan as per-layer labels, and optionally the router inputs along
+// the best plan (model/router_inputs.h) as float16, so routers can train without the backbone.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "data/label_store.h"
+#include "search/mcts.h"
+#include "search/plan_evaluator.h"
+
+namespace drllm::data {
+class PromptTemplate;
+class ChatTemplate;
+}
+
+namespace drllm::search {
+
+struct LabellerSetup {
+  MctsOptions mcts;
+  GenerationBudget budget;
+  model::RepeatKv repeat_kv = model::RepeatKv::Shared;
+  bool arc = true;                 // ARC letters, else \boxed{} math
+  bool save_features = false;
+  size_t prefix_cache_bytes = 0;   // shared layer results (changes speed, never results)
+};
+
+// Everything of the setup that changes a search's result, as JSON text (the shards' `search_config`).
+std::string search_config_json(const LabellerSetup& setup, const std::string& prompt_name, bool instruct,
+                               const std::string& chat_template_name);
+
+class ExampleLabeller {
+ public:
+  ExampleLabeller(model::Backbone& backbone, const data::Tokenizer& tokenizer, const data::PromptTemplate& prompt,
+                  const data::ChatTemplate* chat, LabellerSetup setup);
+
+  data::LabelRow label(const data::Example& example, uint32_t example_index);
+
+  // Layer visits computed so far (fewer than planned when the prefix cache shares work).
+  int64_t layer_forwards() const { return evaluator_.layer_forwards(); }
+
+ private:
+  model::Backbone& backbone_;
+  const data::Tokenizer& tokenizer_;
+  const data::PromptTemplate& prompt_;
+  const data::ChatTemplate* chat_;
+  LabellerSetup setup_;
+  PlanEvaluator evaluator_;
+};
+
+}  // namespace drllm::search

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Labelling across ranks, checked with h5py and real mpirun: 1, 2 and 3 ranks give the same labels; kill -9 of a
+rank at several moments and SIGUSR1 preemption, then a rerun, give the uninterrupted run's labels with nothing lost,
+duplicated or left as .tmp; the manifest agrees with the shards; shards of another model or search configuration,
+corrupted and truncated shards, and a full disk are refused or reported by name; export/import round-trips.
+
+usage: test_labels_mpi.py DRLLM ASSETS_DIR WORK_DIR DEFAULT_MODEL_GGUF
+"""
+import glob
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
+drllm, assets, work, gguf = sys.argv[1:5]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+checks = Checklist()
+check = checks.check
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+data = os.path.join(assets, "data", "arc_challenge_train.jsonl")
+N = 6
+
+
+def command(out, limit=N, simulations=6):
+    return [drllm, "search", "--data", data, "--limit", str(limit), "--simulations", str(simulations), "--seed", "5",
+            "--shard-rows", "1", "--chunk", "1", "--out", out]
+
+
+def mpirun(ranks):
+    return ["mpirun", "-np", str(ranks)] + (["--oversubscribe"] if ranks > 2 else [])
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, **kw)
+
+
+FIELDS = ["item_id", "example_index", "labels", "best_path", "baseline_correct", "best_correct", "improved",
+          "num_evaluations", "prompt_tokens", "question", "gold", "best_response", "default_response", "good_paths"]
+
+
+def rows_of(folder):
+    """Every row of every shard, read with h5py, keyed by example index."""
+    rows = {}
+    for path in sorted(glob.glob(os.path.join(folder, "shard-*.h5"))):
+        with h5py.File(path, "r") as f:
+            for i in range(len(f["item_id"])):
+                row = tuple(repr(np.asarray(f[k][i]).tolist()) for k in FIELDS)
+                index = int(f["example_index"][i])
+                if index in rows:
+                    raise AssertionError(f"example {index} twice (again in {path})")
+                rows[index] = row
+    return rows
+
+
+def tmp_files(folder):
+    return glob.glob(os.path.join(folder, "*.tmp"))
+
+
+# 1. One process is the reference; 2 and 3 ranks (the work queue hands out examples as ranks ask) agree with it.
+single = os.path.join(work, "single")
+r = run(command(single))
+check(r.returncode == 0, "a single-process search runs", r.stderr[-2000:])
+reference = rows_of(single)
+check(sorted(reference) == list(range(N)), "every example labelled once", sorted(reference))
+check(len(set(v[FIELDS.index("num_evaluations")] for v in reference.values())) >= 1, "rows read back")
+summary = json.load(open(os.path.join(single, "summary.json")))
+check(summary["examples"] == N and summary["complete"], "the summary counts every example", summary)
+
+for ranks in (2, 3):
+    out = os.path.join(work, f"np{ranks}")
+    r = run(mpirun(ranks) + command(out))
+    check(r.returncode == 0, f"mpirun -np {ranks} runs", r.stderr[-2000:])
+    check(rows_of(out) == reference, f"{ranks} ranks give the single process's labels")
+    shards = glob.glob(os.path.join(out, "shard-*.h5"))
+    check(len({os.path.basename(s).split("-")[1] for s in shards}) == ranks, f"all {ranks} ranks wrote shards",
+          shards)
+    check(not tmp_files(out), "no .tmp left after success")
+
+# 2. The manifest agrees with the shards.
+manifest = json.load(open(os.path.join(work, "np2", "manifest.json")))
+on_disk = sorted(os.path.basename(p) for p in glob.glob(os.path.join(work, "np2", "shard-*.h5")))
+check(sorted(s["file"] for s in manifest["shards"]) == on_disk, "the manifest lists every shard")
+ok = all(hashlib.sha256(open(os.path.join(work, "np2", s["file"]), "rb").read()).hexdigest() == s["sha256"]
+         and len(h5py.File(os.path.join(work, "np2", s["file"]), "r")["item_id"]) == s["rows"]
+         for s in manifest["shards"])
+check(ok and manifest["rows"] == N, "manifest sha256 and row counts match the files")
+with h5py.File(os.path.join(single, on_disk[0].replace("r00001", "r00000")), "r") as f:
+    check(f.attrs["format"] == "drllm-labels" and f.attrs["num_layers"] == 30 and f["labels"].shape[1] == 30,
+          "root attributes and [N, L] labels as DESIGN.md says", dict(f.attrs))
+    config = json.loads(f.attrs["search_config"])
+    check(config["simulations"] == 6 and config["seed"] == 5, "the search configuration is recorded", config)
+
+# 3. kill -9 of one rank at random moments, then the same command again.
+rng = random.Random(11)
+for moment in [rng.uniform(2.0, 9.0) for _ in range(3)]:
+    out = os.path.join(work, f"killed-{moment:.1f}")
+    p = subprocess.Popen(mpirun(2) + command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    time.sleep(moment)
+    children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+    if children:
+        os.kill(int(rng.choice(children)), signal.SIGKILL)
+    _, err = p.communicate(timeout=300)
+    killed = bool(children) and p.returncode != 0
+    r = run(mpirun(2) + command(out))
+    check(r.returncode == 0, f"the rerun after kill -9 at {moment:.1f} s succeeds", r.stderr[-2000:])
+    check(rows_of(out) == reference, f"kill -9 at {moment:.1f} s (killed: {killed}) + rerun: the same labels")
+    check(not tmp_files(out), "no .tmp left after the rerun")
+    check("already in" in r.stderr, "the rerun says what it resumes from")
+
+# 4. SIGUSR1 (Slurm's preemption signal; mpirun forwards it): every rank commits and exits 0; the rerun finishes.
+out = os.path.join(work, "preempted")
+p = subprocess.Popen(mpirun(2) + command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+time.sleep(5)
+p.send_signal(signal.SIGUSR1)
+_, err = p.communicate(timeout=300)
+check(p.returncode == 0, "SIGUSR1: the job exits 0", err[-2000:])
+partial = rows_of(out)
+check(all(reference[i] == partial[i] for i in partial), "what was committed before the stop is right")
+r = run(mpirun(2) + command(out))
+check(r.returncode == 0 and rows_of(out) == reference, "the rerun after preemption completes the labels",
+      r.stderr[-1500:])
+
+
+# 5. Shards of another model or another search configuration are refused on resume, naming which.
+def forge_checksum(path):
+    """Recomputes content_sha256 the way the shard format defines it (length-prefixed fields), independently."""
+    with h5py.File(path, "r+") as f:
+        h = hashlib.sha256()
+
+        def put(b):
+            h.update(struct.pack("<Q", len(b)) + b)
+
+        a = f.attrs
+        for key in ("model_fingerprint", "dataset", "search_config"):
+            put(a[key].encode())
+        put(struct.pack("<q", int(a["num_layers"])))
+        put(struct.pack("<q", f["features"].shape[3] if "features" in f else 0))
+        for i in range(len(f["item_id"])):
+            put(f["item_id"][i])
+            put(struct.pack("<I", int(f["example_index"][i])))
+            put(f["labels"][i].astype("<u1").tobytes())
+            put(f["best_path"][i].astype("<i2").tobytes())
+            for k in ("baseline_correct", "best_correct", "improved"):
+                put(struct.pack("<B", int(f[k][i])))
+            put(struct.pack("<I", int(f["num_evaluations"][i])))
+            put(f["prompt_tokens"][i].astype("<i4").tobytes())
+            for k in ("question", "gold", "best_response", "default_response", "good_paths"):
+                put(f[k][i])
+        f.attrs["content_sha256"] = h.hexdigest()
+
+
+other = os.path.join(work, "other-model")
+shutil.copytree(single, other)
+victim = sorted(glob.glob(os.path.join(other, "shard-*.h5")))[0]
+r = run([drllm, "labels", "inspect", other])
+check(r.returncode == 0, "labels inspect reads a good folder", r.stderr)
+with h5py.File(victim, "r+") as f:
+    f.attrs["model_fingerprint"] = "0" * 64
+forge_checksum(victim)
+r = run(command(other))
+check(r.returncode != 0 and "another model" in r.stderr and os.path.basename(victim) in r.stderr,
+      "a shard of another model is refused, naming the shard", r.stderr[-800:])
+r = run(command(single, simulations=7))
+check(r.returncode != 0 and "another search configuration" in r.stderr,
+      "a shard of another search configuration is refused", r.stderr[-800:])
+
+# 6. A corrupted and a truncated shard are detected and named; committed shards stay.
+for damage in ("corrupted", "truncated"):
+    out = os.path.join(work, damage)
+    shutil.copytree(single, out)
+    victim = sorted(glob.glob(os.path.join(out, "shard-*.h5")))[1]
+    raw = bytearray(open(victim, "rb").read())
+    if damage == "corrupted":
+        with h5py.File(victim, "r") as f:
+            offset = f["labels"].id.get_offset()  # the labels' bytes: a flipped label must not pass
+        raw[offset] ^= 0x03
+    else:
+        raw = raw[: len(raw) // 2]
+    open(victim, "wb").write(bytes(raw))
+    r = run(command(out))
+    check(r.returncode != 0 and os.path.basename(victim) in r.stderr,
+          f"a {damage} shard is named on resume", r.stderr[-800:])
+    r = run([drllm, "labels", "inspect", out])
+    check(r.returncode != 0 and os.path.basename(victim) in r.stderr, f"labels inspect names the {damage} shard")
+
+# 7. A full disk (file size limit 0: every write fails, as on a full disk) is a clear error and keeps what was
+# committed.
+out = os.path.join(work, "full")
+r = run(command(out, limit=2))
+before = rows_of(out)
+
+
+def no_file_growth():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death, like ENOSPC
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+r = subprocess.run(command(out, limit=4), capture_output=True, text=True, timeout=600, env=env,
+                   preexec_fn=no_file_growth)
+check(r.returncode != 0 and "not written" in r.stderr, "a failed shard write is a clear error", r.stderr[-800:])
+check(rows_of(out) == before and not tmp_files(out), "committed shards stay, no .tmp is left")
+
+# 8. export -> import -> export keeps the official fields; import tokenizes the questions as the search did.
+exported, reimported = os.path.join(work, "labels.json"), os.path.join(work, "imported")
+r1 = run([drllm, "labels", "export", single, exported])
+r2 = run([drllm, "labels", "import", exported, "--out", reimported])
+r3 = run([drllm, "labels", "export", reimported, exported + ".2"])
+check(r1.returncode == r2.returncode == r3.returncode == 0, "export, import, export run", r1.stderr + r2.stderr + r3.stderr)
+a, b = json.load(open(exported)), json.load(open(exported + ".2"))
+official = ["best_path", "good_paths", "original_correct", "mcts_correct", "improved_cases", "path_lengths",
+            "unique_layers", "questions", "best_response"]
+check(all(a[k] == b[k] for k in official) and len(a["best_path"]) == N, "the official fields round-trip")
+check(a["path_lengths"] == [len(p) for p in a["best_path"]], "path_lengths are the best paths' lengths")
+tokens = lambda folder: [v[FIELDS.index("prompt_tokens")] for _, v in sorted(rows_of(folder).items())]
+check(tokens(reimported) == tokens(single), "imported questions tokenize to the searched prompts")
+json.dump({"best_path": [[0, 1, 99]], "questions": ["q"], "original_correct": [0], "mcts_correct": [1]},
+          open(os.path.join(work, "bad.json"), "w"))
+r = run([drllm, "labels", "import", os.path.join(work, "bad.json"), "--out", os.path.join(work, "bad")])
+check(r.returncode != 0 and "example 0" in r.stderr, "an impossible path is refused, naming the example", r.stderr)
+
+# 9. --save-features: the router inputs along the best plan equal transformers' hidden states entering each layer
+# along that plan (skips applied by hand, layer by layer), window-meaned as the official router pools them.
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM  # noqa: E402
+
+out = os.path.join(work, "features")
+r = run(mpirun(2) + command(out, limit=3, simulations=3) + ["--save-features"])
+check(r.returncode == 0, "a search with --save-features runs on 2 ranks", r.stderr[-1500:])
+hf = AutoModelForCausalLM.from_pretrained(os.path.dirname(gguf), gguf_file=os.path.basename(gguf),
+                                          dtype=torch.float32).eval()
+
+
+def window_means(h, windows=8):
+    w = min(windows, h.shape[0])
+    size = h.shape[0] // w
+    return h[: w * size].reshape(w, size, -1).mean(1)
+
+
+compared, worst = 0, 0.0
+for path in sorted(glob.glob(os.path.join(out, "shard-*.h5"))):
+    with h5py.File(path, "r") as f:
+        check(f["features"].dtype == np.float16 and f["features"].shape[1:3] == (30, 8), "features [N, L, 8, d] f2")
+        for i in range(len(f["item_id"])):
+            labels = f["labels"][i]
+            if labels.max() > 1:
+                continue  # a repeat's KV semantics are the backbone parity tests' business
+            ids = torch.tensor(f["prompt_tokens"][i], dtype=torch.long)[None]
+            with torch.no_grad():
+                h = hf.model.embed_tokens(ids)
+                pe = hf.model.rotary_emb(h, torch.arange(ids.shape[1])[None])
+                want = []
+                for layer in range(30):
+                    want.append(window_means(h[0]))
+                    if labels[layer]:
+                        y = hf.model.layers[layer](h, attention_mask=None, position_embeddings=pe)
+                        h = y[0] if isinstance(y, tuple) else y
+            want = torch.stack(want).numpy()
+            w = int(f["feature_windows"][i])
+            got = f["features"][i][:, :w].astype(np.float32)
+            worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
+            check(not f["features"][i][:, w:].any(), "windows past W_eff are zero")
+            compared += 1
+check(compared > 0 and worst < 2e-3, f"features equal transformers' window means ({compared} rows, "
+      f"max error {worst:.1e} of the largest value)")
+
+checks.finish()

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""drllm search end to end on the default model: the results have one line per example with the fields the
-labelling needs, the summary adds up from the lines, and the same seed gives byte-identical results.
+"""drllm search end to end on the default model: the shards (read with h5py) have one row per example with the
+fields the labelling needs, the summary adds up from the rows, and the same seed gives identical rows.
 
 usage: test_search_cli.py DRLLM ASSETS_DIR WORK_DIR
 """
+import glob
 import json
 import os
 import subprocess
@@ -11,6 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist  # noqa: E402
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
 
 drllm, assets, work = sys.argv[1:4]
 checks = Checklist()
@@ -23,23 +26,32 @@ def search(out, seed, policy="tree", cache_mb=1024):
                         "--prefix-cache-mb", str(cache_mb), "--out", out], capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise SystemExit(r.stderr)
-    return open(os.path.join(out, "results.jsonl"), "rb").read(), json.load(open(os.path.join(out, "summary.json")))
+    rows = []
+    for path in sorted(glob.glob(os.path.join(out, "shard-*.h5"))):
+        with h5py.File(path, "r") as f:
+            for i in range(len(f["item_id"])):
+                rows.append({k: np.asarray(f[k][i]).tolist() for k in f})
+    rows.sort(key=lambda r: r["example_index"])
+    return rows, json.load(open(os.path.join(out, "summary.json")))
 
 
 a, summary = search(os.path.join(work, "a"), 3)
 b, _ = search(os.path.join(work, "b"), 3)
-check(a == b, "the same seed gives byte-identical results")
+check(a == b, "the same seed gives identical rows")
 c, uncached = search(os.path.join(work, "nocache"), 3, cache_mb=0)
-check(a == c, "the prefix cache on and off give byte-identical results")
-check(summary["layer_forwards"] < uncached["layer_forwards"], "the prefix cache computes fewer layer visits",
-      (summary["layer_forwards"], uncached["layer_forwards"]))
-lines = [json.loads(l) for l in a.decode().splitlines()]
-check(len(lines) == 2, "one result line per example", lines)
-needed = {"id", "default_correct", "best_correct", "improved", "best_plan", "best_path", "evaluations", "good_paths"}
-check(all(needed <= set(l) for l in lines), "each line has the fields the labels need", lines[0].keys())
-check(all(1 <= l["evaluations"] <= 5 for l in lines), "at most one evaluation per simulation plus the default")
-check(summary["examples"] == 2 and abs(summary["default_accuracy"] - sum(l["default_correct"] for l in lines) / 2) < 1e-9,
-      "the summary adds up from the lines", summary)
+check(a == c, "the prefix cache on and off give identical rows")
+check(summary["layer_forwards_this_run"] < uncached["layer_forwards_this_run"],
+      "the prefix cache computes fewer layer visits",
+      (summary["layer_forwards_this_run"], uncached["layer_forwards_this_run"]))
+lines = a
+check(len(lines) == 2, "one row per example", lines)
+needed = {"item_id", "baseline_correct", "best_correct", "improved", "labels", "best_path", "num_evaluations",
+          "good_paths", "prompt_tokens"}
+check(all(needed <= set(l) for l in lines), "each row has the fields the labels need", lines[0].keys())
+check(all(1 <= l["num_evaluations"] <= 5 for l in lines), "at most one evaluation per simulation plus the default")
+check(all(sum(l["labels"]) == len(l["best_path"]) for l in lines), "labels count the best path's layer visits")
+check(summary["examples"] == 2 and abs(summary["default_accuracy"] - sum(l["baseline_correct"] for l in lines) / 2) < 1e-9,
+      "the summary adds up from the rows", summary)
 best_len = sum(len(l["best_path"]) for l in lines) / 2
 check(abs(summary["average_path_length"] - best_len) < 1e-9, "average path length is that of the best paths")
 _, chain = search(os.path.join(work, "c"), 3, "chain")

@@ -22,6 +22,7 @@ void add_convert(CLI::App& app);
 void add_eval(CLI::App& app, const CommonOptions& common);
 void add_search(CLI::App& app, const CommonOptions& common);
 void add_labels(CLI::App& app);
+void add_train(CLI::App& app, const CommonOptions& common);
 
 // The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default that
 // scripts/setup fetches into the project's models/ folder (SmolLM2-135M-Instruct, Q4_1 GGUF).

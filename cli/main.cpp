@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   drllm::cli::add_eval(app, common);
   drllm::cli::add_search(app, common);
   drllm::cli::add_labels(app);
+  drllm::cli::add_train(app, common);
 
   try {
     app.parse(argc, argv);

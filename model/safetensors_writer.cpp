@@ -4,6 +4,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "model/safetensors.h"
 
 namespace drllm::model {
 namespace {
@@ -46,6 +47,27 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     for (const at::Tensor& t : contiguous)
       out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
   });
+}
+
+std::map<std::string, at::Tensor> load_safetensors(const std::string& path) {
+  SafetensorsFile file(path);
+  std::map<std::string, at::Tensor> out;
+  for (const TensorInfo& info : file.tensors()) {
+    at::ScalarType type;
+    switch (info.dtype) {
+      case StDType::F32: type = at::kFloat; break;
+      case StDType::F64: type = at::kDouble; break;
+      case StDType::F16: type = at::kHalf; break;
+      case StDType::BF16: type = at::kBFloat16; break;
+      case StDType::I64: type = at::kLong; break;
+      case StDType::I32: type = at::kInt; break;
+      case StDType::U8: type = at::kByte; break;
+      default: throw Error(cat(path, ": tensor '", info.name, "' has dtype ", to_string(info.dtype), ", not read here"));
+    }
+    out[info.name] = at::from_blob(const_cast<uint8_t*>(file.bytes(info)), info.shape, at::TensorOptions().dtype(type))
+                         .clone();
+  }
+  return out;
 }
 
 }  // namespace drllm::model

@@ -1,4 +1,5 @@
-// Writes tensors as a safetensors file (8-byte aligned header, tensors in the given order), atomically.
+// Writes tensors as a safetensors file (8-byte aligned header, tensors in the given order), atomically, and
+// reads a small one whole (router weights, optimizer state) into owned CPU tensors.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -12,5 +13,8 @@ namespace drllm::model {
 
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
+
+// Every tensor of one file (F32, F64, F16, BF16, I64, I32, U8), copied out of the mapping.
+std::map<std::string, at::Tensor> load_safetensors(const std::string& path);
 
 }  // namespace drllm::model

@@ -1,0 +1,98 @@
+#include "checkpoints/checkpoint_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/sha256.h"
+
+namespace drllm::checkpoints {
+namespace fs = std::filesystem;
+namespace {
+
+const std::regex kStepName(R"(step-(\d+))");
+
+}  // namespace
+
+CheckpointStore::CheckpointStore(std::string run_dir, int keep_last)
+    : dir_((fs::path(run_dir) / "checkpoints").string()), keep_last_(std::max(1, keep_last)) {
+  fs::create_directories(dir_);
+}
+
+std::vector<int64_t> CheckpointStore::steps() const {
+  std::vector<int64_t> out;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_)) {
+    std::smatch m;
+    std::string name = e.path().filename().string();
+    if (e.is_directory() && std::regex_match(name, m, kStepName)) out.push_back(std::stoll(m[1]));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void CheckpointStore::save(int64_t step,
+                           const std::function<std::vector<std::string>(const std::string& dir)>& write_files) {
+  const fs::path final_dir = fs::path(dir_) / ("step-" + std::to_string(step));
+  const fs::path tmp = fs::path(dir_) / ("step-" + std::to_string(step) + ".tmp");
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  try {
+    nlohmann::json files = nlohmann::json::object();
+    for (const std::string& name : write_files(tmp.string())) {
+      const std::string path = (tmp / name).string();
+      fsync_path(path, false);
+      files[name] = sha256_file_hex(path);
+    }
+    nlohmann::json manifest = {{"step", step}, {"files", files}};
+    write_file_atomically((tmp / "manifest.json").string(), [&](std::ostream& out) { out << manifest.dump(2); });
+    fs::remove_all(final_dir);  // a checkpoint of this step that a killed run left half-replaced
+    fs::rename(tmp, final_dir);
+    fsync_path(dir_, true);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    throw;
+  }
+  write_file_atomically((fs::path(dir_) / "latest").string(),
+                        [&](std::ostream& out) { out << final_dir.filename().string() << "\n"; });
+  std::vector<int64_t> all = steps();
+  for (size_t i = 0; i + static_cast<size_t>(keep_last_) < all.size(); ++i)
+    fs::remove_all(fs::path(dir_) / ("step-" + std::to_string(all[i])));
+}
+
+std::string verify_checkpoint(const std::string& dir) {
+  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
+  std::ifstream in(manifest_path);
+  if (!in) return "no manifest.json";
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    return cat("manifest.json unreadable: ", e.what());
+  }
+  if (!manifest.contains("files") || !manifest["files"].is_object()) return "manifest.json lists no files";
+  for (const auto& [name, sha] : manifest["files"].items()) {
+    const std::string path = (fs::path(dir) / name).string();
+    if (!fs::exists(path)) return cat(name, " is missing");
+    if (sha256_file_hex(path) != sha.get<std::string>()) return cat(name, " does not match its sha256 (corrupted)");
+  }
+  return "";
+}
+
+std::optional<CheckpointStore::Found> CheckpointStore::newest_valid(
+    const std::function<void(const std::string&)>& warn) const {
+  std::vector<int64_t> all = steps();
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    const std::string dir = (fs::path(dir_) / ("step-" + std::to_string(*it))).string();
+    std::string problem = verify_checkpoint(dir);
+    if (problem.empty()) return Found{*it, dir};
+    warn(cat("checkpoint ", dir, " skipped: ", problem));
+  }
+  return std::nullopt;
+}
+
+}  // namespace drllm::checkpoints

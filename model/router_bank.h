@@ -1,0 +1,41 @@
+// RouterBank: Dr.LLM's routers, one small MLP per layer (SPEC-drllm §1, DESIGN.md): for layer l,
+// Linear(d -> 128) -> GELU(tanh) -> Linear(128 -> 3), applied to each window mean of the hidden state entering
+// layer l (model/router_inputs.h); the logits are averaged over the windows. Classes: 0 skip, 1 execute, 2 repeat.
+// Parameters are fp32, stacked over layers so that one batched matmul runs every router:
+//   w1 [L, 128, d], b1 [L, 128], w2 [L, 3, 128], b2 [L, 3].
+// Exported under the official modeling files' names: model.routers.{l}.linear1.weight|bias, ...linear2...
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace drllm::model {
+
+inline constexpr int64_t kRouterHidden = 128;
+inline constexpr int64_t kRouterClasses = 3;
+
+struct RouterBank {
+  at::Tensor w1, b1, w2, b2;
+
+  // Xavier-uniform weights, zero biases, from a generator seeded by `seed` (the same on every rank).
+  static RouterBank init(int64_t num_layers, int64_t hidden_size, uint64_t seed, at::Device device = at::kCPU);
+  int64_t num_layers() const { return w1.size(0); }
+  int64_t hidden_size() const { return w1.size(2); }
+  std::vector<at::Tensor> parameters() const { return {w1, b1, w2, b2}; }
+
+  // inputs [B, L, W, d] window means (windows past `windows[b]` ignored), windows [B] int64
+  // -> logits [B, L, 3] averaged over each example's windows.
+  at::Tensor forward(const at::Tensor& inputs, const at::Tensor& windows) const;
+
+  // The official names, one (name, tensor) per router and parameter, on the CPU.
+  std::vector<std::pair<std::string, at::Tensor>> named_tensors() const;
+  // From named_tensors()'s names; throws naming a missing or misshapen tensor.
+  static RouterBank from_named(const std::vector<std::pair<std::string, at::Tensor>>& tensors, int64_t num_layers,
+                               int64_t hidden_size);
+};
+
+}  // namespace drllm::model

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Router training against PyTorch and under real mpirun: one step's gradients equal PyTorch autograd on the same
+features, focal loss and class weights (and the AdamW update equals torch.optim.AdamW); 2 ranks give one rank's
+weights after 50 steps; kill -9 of a rank at random moments and SIGUSR1, then a rerun, give bitwise the
+uninterrupted run's routers; cached and online inputs give the same routers; a damaged checkpoint is named and
+skipped; another label set's checkpoint is refused; the export loads under the official parameter names.
+
+usage: test_train_mpi.py DRLLM ASSETS_DIR WORK_DIR
+"""
+import glob
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
+drllm, assets, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+checks = Checklist()
+check = checks.check
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+L, D = 30, 576
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, **kw)
+
+
+def mpirun(ranks):
+    return ["mpirun", "-np", str(ranks), "--bind-to", "none"]
+
+
+# Labels with router features from the default model (a few simulations: the labels are what they are).
+labels = os.path.join(work, "labels")
+r = run([drllm, "search", "--data", os.path.join(assets, "data", "arc_challenge_train.jsonl"), "--limit", "12",
+         "--simulations", "3", "--save-features", "--out", labels])
+check(r.returncode == 0, "a search with --save-features makes the labels", r.stderr[-1500:])
+
+rows = []
+for path in sorted(glob.glob(os.path.join(labels, "shard-*.h5"))):
+    with h5py.File(path, "r") as f:
+        for i in range(len(f["item_id"])):
+            rows.append((int(f["example_index"][i]), f["features"][i].astype(np.float32), int(f["feature_windows"][i]),
+                         f["labels"][i].astype(np.int64)))
+rows.sort(key=lambda x: x[0])
+X = torch.tensor(np.stack([x[1] for x in rows]))  # [N, L, 8, D]
+Wn = [x[2] for x in rows]
+Y = torch.tensor(np.stack([x[3] for x in rows]))  # [N, L]
+
+
+def train_command(out, extra=(), ranks=1):
+    cmd = [drllm, "train", "--labels", labels, "--out", out, "--holdout-every", "0", "--batch", "4",
+           "--micro-batch", "1", "--warmup", "5", "--checkpoint-every", "5", *extra]
+    return (mpirun(ranks) if ranks > 1 else []) + cmd
+
+
+def train(out, extra=(), ranks=1):
+    return run(train_command(out, extra, ranks))
+
+
+def routers(out):
+    latest = open(os.path.join(out, "checkpoints", "latest")).read().strip()
+    return load_file(os.path.join(out, "checkpoints", latest, "routers.safetensors"))
+
+
+# 1. One step against PyTorch autograd.
+dump = os.path.join(work, "first-step.safetensors")
+r = train(os.path.join(work, "one-step"), ["--epochs", "1", "--max-steps", "1", "--dump-first-gradients", dump])
+check(r.returncode == 0, "one training step runs", r.stderr[-1500:])
+d = load_file(dump)
+counts = torch.bincount(Y.reshape(-1), minlength=3).double()
+beta = 0.999
+alpha = (1 - beta) / (1 - beta ** counts.clamp(min=1))
+alpha = alpha / alpha.sum() * 3
+check(torch.allclose(d["alpha"].double(), alpha, atol=1e-6), "class weights: effective number, summing to 3",
+      (d["alpha"], alpha))
+w1, b1, w2, b2 = (d["init." + k].clone().double().requires_grad_(True) for k in ("w1", "b1", "w2", "b2"))
+bound1, bound2 = math.sqrt(6 / (D + 128)), math.sqrt(6 / (128 + 3))
+check(w1.abs().max() <= bound1 and w2.abs().max() <= bound2 and not b1.any() and not b2.any(),
+      "initial weights: Xavier-uniform bounds, zero biases")
+batch = d["batch"].tolist()
+total = 0
+for i in batch:
+    w = Wn[i]
+    x = X[i, :, :w].double()  # [L, w, D]
+    h = torch.nn.functional.gelu(torch.einsum("lwd,lhd->lwh", x, w1) + b1[:, None], approximate="tanh")
+    logits = (torch.einsum("lwh,lch->lwc", h, w2) + b2[:, None]).mean(1)  # averaged over windows
+    logp = torch.log_softmax(logits, -1).gather(-1, Y[i][:, None]).squeeze(-1)
+    loss = (-alpha[Y[i]] * (1 - logp.exp()) ** 2 * logp).mean()
+    total = total + loss / len(batch)
+total.backward()
+worst = max(float((d["grad." + k].double() - p.grad).abs().max()) for k, p in zip(("w1", "b1", "w2", "b2"), (w1, b1, w2, b2)))
+check(worst < 1e-5, f"gradients equal PyTorch autograd (max abs diff {worst:.1e})")
+check(abs(float(d["loss"]) - float(total.detach())) < 1e-6, "the step's loss equals PyTorch's", (float(d["loss"]), float(total.detach())))
+params = [torch.nn.Parameter(d["init." + k].clone().double()) for k in ("w1", "b1", "w2", "b2")]
+for p, k in zip(params, ("w1", "b1", "w2", "b2")):
+    p.grad = d["grad." + k].double()
+opt = torch.optim.AdamW(params, lr=1e-3 * 1 / 5, weight_decay=0.01)  # warm-up step 1 of 5
+opt.step()
+after = routers(os.path.join(work, "one-step"))
+got = torch.stack([after[f"model.routers.{l}.linear1.weight"] for l in range(L)]).double()
+check(float((got - params[0]).abs().max()) < 1e-6, "the AdamW update equals torch.optim.AdamW's")
+
+# 2. Two ranks give one rank's weights after 50 steps (the same global batches).
+r1 = train(os.path.join(work, "np1"), ["--epochs", "20", "--max-steps", "50"])
+r2 = train(os.path.join(work, "np2"), ["--epochs", "20", "--max-steps", "50"], ranks=2)
+check(r1.returncode == 0 and r2.returncode == 0, "50 steps on 1 and on 2 ranks", r1.stderr[-800:] + r2.stderr[-800:])
+a, b = routers(os.path.join(work, "np1")), routers(os.path.join(work, "np2"))
+diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+check(diff < 1e-5, f"2 ranks give 1 rank's routers after 50 steps (max abs diff {diff:.1e})")
+
+# 3. kill -9 a rank at random moments, then the same command: bitwise the uninterrupted run's routers.
+long_run = ["--epochs", "80"]
+reference_dir = os.path.join(work, "uninterrupted")
+t0 = time.time()
+r = train(reference_dir, long_run, ranks=2)
+span = time.time() - t0
+check(r.returncode == 0, f"the uninterrupted 2-rank run ({span:.1f} s)", r.stderr[-800:])
+reference = routers(reference_dir)
+rng = random.Random(3)
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+for moment in [rng.uniform(0.3, 0.9) * span for _ in range(3)]:
+    out = os.path.join(work, f"killed-{moment:.2f}")
+    p = subprocess.Popen(train_command(out, long_run, 2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    time.sleep(moment)
+    children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+    if children:
+        os.kill(int(rng.choice(children)), signal.SIGKILL)
+    p.communicate(timeout=300)
+    r = train(out, long_run, ranks=2)
+    check(r.returncode == 0 and same(routers(out), reference),
+          f"kill -9 at {moment:.1f} s + rerun: bitwise the uninterrupted routers", r.stderr[-800:])
+    check(not glob.glob(os.path.join(out, "checkpoints", "*.tmp")), "no .tmp checkpoint left")
+
+out = os.path.join(work, "preempted")
+p = subprocess.Popen(train_command(out, long_run, 2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+time.sleep(0.5 * span)
+p.send_signal(signal.SIGUSR1)
+_, err = p.communicate(timeout=300)
+check(p.returncode == 0 and "stop signal" in err, "SIGUSR1: every rank checkpoints and exits 0", err[-800:])
+r = train(out, long_run, ranks=2)
+check(r.returncode == 0 and same(routers(out), reference), "SIGUSR1 + rerun: bitwise the uninterrupted routers")
+
+# 4. A damaged newest checkpoint is named and skipped; the run resumes from the one before.
+steps = sorted(int(s.split("-")[1]) for s in os.listdir(os.path.join(reference_dir, "checkpoints")) if s.startswith("step-"))
+damaged = os.path.join(work, "damaged")
+shutil.copytree(reference_dir, damaged)
+victim = os.path.join(damaged, "checkpoints", f"step-{steps[-1]}", "routers.safetensors")
+raw = bytearray(open(victim, "rb").read())
+raw[-5] ^= 0xFF
+open(victim, "wb").write(bytes(raw))
+r = train(damaged, long_run, ranks=1)
+check(r.returncode == 0 and f"step-{steps[-1]}" in r.stderr and "skipped" in r.stderr,
+      "a corrupted checkpoint is named and skipped", r.stderr[-800:])
+check(same(routers(damaged), reference), "resuming from the previous checkpoint ends at the same routers")
+r = run([drllm, "train", "--labels", labels, "--out", reference_dir, "--holdout-every", "0", "--batch", "4",
+         "--micro-batch", "1", "--warmup", "5", "--epochs", "81"])
+check(r.returncode != 0 and "other settings" in r.stderr, "a checkpoint of other settings is refused", r.stderr[-500:])
+
+# 5. Cached and online inputs give the same routers.
+rc = train(os.path.join(work, "cached"), ["--epochs", "5", "--inputs", "cached"])
+ro = train(os.path.join(work, "online"), ["--epochs", "5", "--inputs", "online"])
+check(rc.returncode == 0 and ro.returncode == 0, "cached and online inputs train", rc.stderr[-500:] + ro.stderr[-500:])
+a, b = routers(os.path.join(work, "cached")), routers(os.path.join(work, "online"))
+diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+check(diff < 1e-5, f"cached and online inputs give the same routers (max abs diff {diff:.1e})")
+
+# 6. The export under the official names loads into a module shaped like the official modeling code's routers.
+exported = os.path.join(work, "routers.safetensors")
+r = run([drllm, "export-routers", reference_dir, exported])
+check(r.returncode == 0, "export-routers runs", r.stderr)
+
+
+class Router(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear1 = torch.nn.Linear(D, 128)
+        self.linear2 = torch.nn.Linear(128, 3)
+
+
+class Inner(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.routers = torch.nn.ModuleList(Router() for _ in range(L))
+
+
+class Outer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = Inner()
+
+
+module = Outer()
+tensors = load_file(exported)
+missing, unexpected = module.load_state_dict(tensors, strict=False)
+check(not missing and not unexpected, "the export has exactly the official router parameters", (missing, unexpected))
+check(same(tensors, reference), "exported values are the run's routers")
+metrics = [json.loads(l) for l in open(os.path.join(reference_dir, "metrics.jsonl"))]
+check([m["epoch"] for m in metrics] == list(range(80)), "one metrics line per epoch, none twice after resumes",
+      [m["epoch"] for m in metrics][:10])
+checks.finish()

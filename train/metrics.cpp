@@ -1,0 +1,36 @@
+#include "train/metrics.h"
+
+#include <c10/core/GradMode.h>
+
+#include "train/focal_loss.h"
+
+namespace drllm::train {
+
+nlohmann::json evaluate_routers(const model::RouterBank& bank, const RouterData& data, const at::Tensor& alpha,
+                                double gamma, const at::Device& device) {
+  c10::NoGradGuard no_grad;
+  at::Tensor logits = bank.forward(data.inputs.to(device).to(at::kFloat), data.windows.to(device));
+  at::Tensor labels = data.labels.to(device);
+  const double loss = focal_loss_per_example(logits, labels, alpha, gamma).mean().item<double>();
+  at::Tensor predicted = logits.argmax(-1);
+  const char* names[] = {"skip", "execute", "repeat"};
+  nlohmann::json out = {{"loss", loss}, {"accuracy", (predicted == labels).to(at::kDouble).mean().item<double>()}};
+  double macro = 0;
+  for (int64_t c = 0; c < 3; ++c) {
+    const double tp = ((predicted == c) & (labels == c)).sum().item<double>();
+    const double predicted_c = (predicted == c).sum().item<double>(), actual_c = (labels == c).sum().item<double>();
+    const double precision = predicted_c > 0 ? tp / predicted_c : 0, recall = actual_c > 0 ? tp / actual_c : 0;
+    const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
+    out[std::string(names[c]) + "_recall"] = recall;
+    out[std::string(names[c]) + "_precision"] = precision;
+    out[std::string(names[c]) + "_f1"] = f1;
+    macro += f1;
+  }
+  out["macro_f1"] = macro / 3;
+  const double L = static_cast<double>(labels.size(1));
+  out["predicted_layers_saved"] = L - predicted.sum(1).to(at::kDouble).mean().item<double>();
+  out["label_layers_saved"] = L - labels.sum(1).to(at::kDouble).mean().item<double>();
+  return out;
+}
+
+}  // namespace drllm::train

@@ -1,0 +1,18 @@
+// Router quality on held-out labels: focal loss, accuracy over (example, layer) decisions, per-class recall,
+// precision and F1 (skip, execute, repeat), macro-F1 (the paper reports 61%), and layers saved per example as
+// predicted and as labelled.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/router_bank.h"
+#include "train/router_data.h"
+
+namespace drllm::train {
+
+nlohmann::json evaluate_routers(const model::RouterBank& bank, const RouterData& data, const at::Tensor& alpha,
+                                double gamma, const at::Device& device);
+
+}  // namespace drllm::train

@@ -1,0 +1,84 @@
+#include "train/router_data.h"
+
+#include <cstring>
+
+#include "common/error.h"
+#include "common/sha256.h"
+#include "model/router_inputs.h"
+
+namespace drllm::train {
+
+std::array<int64_t, 3> RouterData::label_counts() const {
+  at::Tensor counts = at::bincount(labels.reshape(-1), {}, 3);
+  return {counts[0].item<int64_t>(), counts[1].item<int64_t>(), counts[2].item<int64_t>()};
+}
+
+RouterData RouterData::subset(const std::vector<int64_t>& rows) const {
+  at::Tensor index = at::tensor(rows, at::kLong);
+  RouterData out{inputs.index_select(0, index), windows.index_select(0, index), labels.index_select(0, index), {}};
+  for (int64_t r : rows) out.item_ids.push_back(item_ids[static_cast<size_t>(r)]);
+  return out;
+}
+
+namespace {
+
+RouterData with_labels(const data::LabelSet& set, int64_t d) {
+  const int64_t N = static_cast<int64_t>(set.rows.size()), L = set.header.num_layers;
+  RouterData data;
+  data.inputs = at::zeros({N, L, data::kFeatureWindows, d}, at::kHalf);
+  data.windows = at::zeros({N}, at::kLong);
+  data.labels = at::empty({N, L}, at::kLong);
+  for (int64_t i = 0; i < N; ++i) {
+    const data::LabelRow& r = set.rows[static_cast<size_t>(i)];
+    for (int64_t l = 0; l < L; ++l) data.labels[i][l] = static_cast<int64_t>(r.labels[static_cast<size_t>(l)]);
+    data.item_ids.push_back(r.item_id);
+  }
+  return data;
+}
+
+}  // namespace
+
+RouterData cached_router_data(const data::LabelSet& set) {
+  DRLLM_CHECK(set.header.feature_dim > 0, "the labels have no router features: search with --save-features, ",
+              "or train with --inputs online");
+  RouterData data = with_labels(set, set.header.feature_dim);
+  for (size_t i = 0; i < set.rows.size(); ++i) {
+    const data::LabelRow& r = set.rows[i];
+    DRLLM_CHECK(r.features.size() == static_cast<size_t>(data.inputs[0].numel()), "example ", r.item_id,
+                ": features missing or of the wrong size");
+    std::memcpy(data.inputs[static_cast<int64_t>(i)].data_ptr(), r.features.data(), r.features.size() * 2);
+    data.windows[static_cast<int64_t>(i)] = static_cast<int64_t>(r.feature_windows);
+  }
+  return data;
+}
+
+RouterData online_router_data(const data::LabelSet& set, model::Backbone& backbone) {
+  DRLLM_CHECK(backbone.config().num_layers == set.header.num_layers, "the model has ", backbone.config().num_layers,
+              " layers, the labels ", set.header.num_layers);
+  RouterData data = with_labels(set, backbone.config().hidden_size);
+  for (size_t i = 0; i < set.rows.size(); ++i) {
+    const data::LabelRow& r = set.rows[i];
+    std::vector<int64_t> prompt(r.prompt_tokens.begin(), r.prompt_tokens.end());
+    at::Tensor inputs = model::router_inputs_along_plan(backbone, prompt, model::LayerPlan(r.labels));
+    const int64_t w = inputs.size(1);
+    data.inputs[static_cast<int64_t>(i)].slice(1, 0, w).copy_(inputs.to(at::kCPU).to(at::kHalf));
+    data.windows[static_cast<int64_t>(i)] = w;
+  }
+  return data;
+}
+
+std::string label_set_hash(const data::LabelSet& set) {
+  Sha256 hash;
+  for (const data::LabelRow& r : set.rows) {
+    hash.update(r.item_id);
+    hash.update("\n");
+    hash.update(std::string_view(reinterpret_cast<const char*>(r.labels.data()), r.labels.size()));
+  }
+  return hash.hex_digest();
+}
+
+void split_holdout(int64_t n, int64_t every, std::vector<int64_t>& train, std::vector<int64_t>& held_out) {
+  for (int64_t i = 0; i < n; ++i) (every > 0 && i % every == every - 1 ? held_out : train).push_back(i);
+}
+
+}  // namespace drllm::train

@@ -1,0 +1,41 @@
+// The routers' training data: for each labelled example, the router inputs along its labelled plan (teacher
+// forcing: router l sees the hidden state entering layer l when the earlier layers ran as labelled) and the
+// labels. Two sources of the inputs, equal by construction:
+//   cached  the float16 window means the search saved (--save-features); no backbone needed
+//   online  the backbone runs each prompt along its labelled plan here; the window means are rounded to
+//           float16 exactly as the search stores them, so both sources give the same routers
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/label_store.h"
+#include "model/backbone.h"
+
+namespace drllm::train {
+
+struct RouterData {
+  at::Tensor inputs;   // [N, L, W, d] float16 (CPU)
+  at::Tensor windows;  // [N] int64: windows filled per example
+  at::Tensor labels;   // [N, L] int64
+  std::vector<std::string> item_ids;
+
+  int64_t size() const { return labels.size(0); }
+  std::array<int64_t, 3> label_counts() const;
+  RouterData subset(const std::vector<int64_t>& rows) const;
+};
+
+RouterData cached_router_data(const data::LabelSet& labels);
+RouterData online_router_data(const data::LabelSet& labels, model::Backbone& backbone);
+
+// A stable hash of the labels the routers learn from (item ids and labels), recorded in checkpoints.
+std::string label_set_hash(const data::LabelSet& labels);
+
+// Every `holdout_every`-th example (by example order) is held out for the metrics; 0: none.
+void split_holdout(int64_t n, int64_t holdout_every, std::vector<int64_t>& train, std::vector<int64_t>& held_out);
+
+}  // namespace drllm::train

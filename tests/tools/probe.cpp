@@ -1,6 +1,7 @@
 // drllm_probe: exposes internals to the Python oracle tests as raw fp32 files.
 //   drllm_probe dequant FILE.gguf TENSOR OUT.f32     a GGUF tensor as stored, dequantized (torch order)
-//   drllm_probe logits MODEL "ID ID ..." OUT.f32      logits of every position, all layers executed
+//   drllm_probe logits MODEL "ID ID ..." OUT.f32 [DEVICE DTYPE]
+//                                                     logits of every position, all layers executed
 #include <ATen/ATen.h>
 
 #include <fstream>
@@ -27,18 +28,20 @@ int main(int argc, char** argv) try {
     write_floats(GgufWeightSource::dequantized(gguf, *info), argv[4]);
     return 0;
   }
-  if (verb == "logits" && argc == 5) {
-    Backbone backbone = Backbone::load(argv[2]);
+  if (verb == "logits" && (argc == 5 || argc == 7)) {
+    LoadOptions options;
+    if (argc == 7) options = {argv[5], argv[6]};
+    Backbone backbone = Backbone::load(argv[2], options);
     std::vector<int64_t> ids;
     std::istringstream in(argv[3]);
     for (int64_t id; in >> id;) ids.push_back(id);
     KvCache cache = backbone.new_cache(RepeatKv::Shared);
-    at::Tensor logits = backbone.prefill(at::tensor(ids, at::kLong).unsqueeze(0),
+    at::Tensor logits = backbone.prefill(at::tensor(ids, at::kLong).unsqueeze(0).to(backbone.device()),
                                          LayerPlan::all_execute(backbone.config().num_layers), cache, nullptr, true);
-    write_floats(logits[0], argv[4]);
+    write_floats(logits[0].to(at::kCPU), argv[4]);
     return 0;
   }
-  std::cerr << "usage: drllm_probe dequant FILE.gguf TENSOR OUT.f32 | logits MODEL IDS OUT.f32\n";
+  std::cerr << "usage: drllm_probe dequant FILE.gguf TENSOR OUT.f32 | logits MODEL IDS OUT.f32 [DEVICE DTYPE]\n";
   return 2;
 } catch (const std::exception& e) {
   std::cerr << "drllm_probe: " << e.what() << "\n";

@@ -28,9 +28,13 @@ def check(ok, what, detail=""):
         failures.append(what)
 
 
+# drllm's processes find the Debian libraries scripts/gpu-check carried; this Python keeps the machine's own.
+drllm_env = dict(os.environ, LD_LIBRARY_PATH=os.environ.get("DRLLM_LIBRARY_PATH", ""))
+
+
 def run(cmd):
     t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env=drllm_env)
     return r, time.perf_counter() - t
 
 

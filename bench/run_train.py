@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""bench/run_train: router training throughput, in one run on the same labels.
+
+Figures (training samples per second of wall time, each whole `drllm train` command):
+  cached inputs (the search's saved features) against online inputs (the backbone runs every prompt along its
+  labelled plan first), 1 rank; and cached inputs on 1 against 2 MPI ranks (the scaling efficiency here).
+Labels: a quick search with --save-features on ARC-Challenge train with the embedded default model.
+
+usage: bench/run_train.py [--build build] [--examples 32] [--epochs 10]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+parser = argparse.ArgumentParser()
+parser.add_argument("--build", default=os.path.join(root, "build"))
+parser.add_argument("--examples", type=int, default=32)
+parser.add_argument("--epochs", type=int, default=10)
+args = parser.parse_args()
+drllm = os.path.join(args.build, "cli", "drllm")
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+work = tempfile.mkdtemp(prefix="drllm-train-bench-")
+labels = os.path.join(work, "labels")
+subprocess.run([drllm, "search", "--data", os.path.join(root, "..", "shared", "assets", "data", "arc_challenge_train.jsonl"),
+                "--limit", str(args.examples), "--simulations", "2", "--save-features", "--out", labels],
+               check=True, capture_output=True, env=env)
+
+
+def train(name, inputs, ranks):
+    cmd = [drllm, "train", "--labels", labels, "--out", os.path.join(work, name), "--inputs", inputs,
+           "--epochs", str(args.epochs), "--holdout-every", "0", "--warmup", "10"]
+    if ranks > 1:
+        cmd = ["mpirun", "-np", str(ranks), "--bind-to", "none"] + cmd
+    start = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    if r.returncode != 0:
+        raise SystemExit(r.stderr)
+    return args.examples * args.epochs / wall, wall
+
+
+cached1, w1 = train("cached1", "cached", 1)
+online1, w2 = train("online1", "online", 1)
+cached2, w3 = train("cached2", "cached", 2)
+print(f"router training, {args.examples} labelled examples x {args.epochs} epochs, default model (30 routers, d = 576)")
+print(f"  cached inputs, 1 rank : {cached1:8.1f} samples/s ({w1:.1f} s)")
+print(f"  online inputs, 1 rank : {online1:8.1f} samples/s ({w2:.1f} s)   cached/online = {cached1 / online1:.1f}x")
+print(f"  cached inputs, 2 ranks: {cached2:8.1f} samples/s ({w3:.1f} s)   2 ranks/1 = {cached2 / cached1:.2f} "
+      f"(scaling efficiency {cached2 / cached1 / 2:.0%})")
+shutil.rmtree(work)

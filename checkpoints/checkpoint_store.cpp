@@ -16,6 +16,20 @@ namespace {
 
 const std::regex kStepName(R"(step-(\d+))");
 
+// A checkpoint folder and what is in it. Not std::filesystem::remove_all: the libstdc++ of one GPU machine
+// (torch 2.11 image) crashed in it when removing a checkpoint; entry by entry works everywhere.
+void remove_tree(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    fs::remove(dir, ec);
+    return;
+  }
+  std::vector<fs::path> entries;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) entries.push_back(e.path());
+  for (const fs::path& p : entries) remove_tree(p);
+  fs::remove(dir);
+}
+
 }  // namespace
 
 CheckpointStore::CheckpointStore(std::string run_dir, int keep_last)
@@ -38,7 +52,7 @@ void CheckpointStore::save(int64_t step,
                            const std::function<std::vector<std::string>(const std::string& dir)>& write_files) {
   const fs::path final_dir = fs::path(dir_) / ("step-" + std::to_string(step));
   const fs::path tmp = fs::path(dir_) / ("step-" + std::to_string(step) + ".tmp");
-  fs::remove_all(tmp);
+  remove_tree(tmp);
   fs::create_directories(tmp);
   try {
     nlohmann::json files = nlohmann::json::object();
@@ -49,19 +63,21 @@ void CheckpointStore::save(int64_t step,
     }
     nlohmann::json manifest = {{"step", step}, {"files", files}};
     write_file_atomically((tmp / "manifest.json").string(), [&](std::ostream& out) { out << manifest.dump(2); });
-    fs::remove_all(final_dir);  // a checkpoint of this step that a killed run left half-replaced
+    remove_tree(final_dir);  // a checkpoint of this step that a killed run left half-replaced
     fs::rename(tmp, final_dir);
     fsync_path(dir_, true);
   } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(tmp, ignored);
+    try {
+      remove_tree(tmp);
+    } catch (...) {
+    }
     throw;
   }
   write_file_atomically((fs::path(dir_) / "latest").string(),
                         [&](std::ostream& out) { out << final_dir.filename().string() << "\n"; });
   std::vector<int64_t> all = steps();
   for (size_t i = 0; i + static_cast<size_t>(keep_last_) < all.size(); ++i)
-    fs::remove_all(fs::path(dir_) / ("step-" + std::to_string(all[i])));
+    remove_tree(fs::path(dir_) / ("step-" + std::to_string(all[i])));
 }
 
 std::string verify_checkpoint(const std::string& dir) {

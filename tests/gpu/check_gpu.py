@@ -12,12 +12,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 import torch
 
 drllm, probe, fixtures, labels, out = sys.argv[1:6]
+scratch = tempfile.mkdtemp(prefix="drllm-gpu-")
 results = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__}
 failures = []
 
@@ -56,7 +58,7 @@ try:
             except Exception as e:  # an older transformers on the GPU machine
                 check(False, f"{name} {dtype}: transformers loads the fixture", repr(e)[:200])
                 continue
-            path = os.path.join(out, f"{name}-{dtype}.f32")
+            path = os.path.join(scratch, f"{name}-{dtype}.f32")
             r, _ = run([probe, "logits", folder, " ".join(map(str, ids)), path, "cuda", dtype])
             if r.returncode != 0:
                 check(False, f"{name} {dtype}: drllm logits on CUDA", r.stderr[-300:])
@@ -81,7 +83,7 @@ for name in sorted(os.listdir(fixtures)):
     if not name.endswith("fp32") or not os.path.isfile(os.path.join(folder, "reference.json")):
         continue
     ref = json.load(open(os.path.join(folder, "reference.json")))["generate"]
-    prompt, tokens = json.loads(ref["prompt"]), json.loads(ref["tokens"])
+    prompt, tokens = ref["prompt"], ref["tokens"]
     r, seconds = run([drllm, "generate", "--model", folder, "--prompt-ids", " ".join(map(str, prompt)),
                       "--max-new-tokens", str(len(tokens)), "--no-eos-stop", "--device", "cuda", "--dtype", "float32"])
     got = [int(t) for t in r.stdout.split()] if r.returncode == 0 else []
@@ -104,7 +106,8 @@ for device in ("cpu", "cuda"):
     run_dir = os.path.join(out, f"train-{device}")
     r, seconds = run([drllm, "train", *common, "--out", run_dir, "--device", device])
     ok = r.returncode == 0
-    check(ok, f"drllm train on {device}", r.stderr[-500:] if not ok else f"{seconds:.1f} s")
+    check(ok, f"drllm train on {device}",
+          f"rc {r.returncode}; stdout {r.stdout[-300:]!r}; stderr {r.stderr[-300:]!r}" if not ok else f"{seconds:.1f} s")
     if ok:
         summary = json.loads(r.stdout[r.stdout.index("{"):])
         results[f"train_{device}"] = summary

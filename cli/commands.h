@@ -14,6 +14,11 @@ struct CommonOptions {
   int threads = 0;  // 0: cores on this node / ranks on this node
 };
 
+// Every subcommand, on `app` (main() and run_command()).
+void add_commands(CLI::App& app, const CommonOptions& common);
+// Runs one drllm command line in this process ({"search", "--data", ...}), as main() would; errors throw.
+void run_command(const std::vector<std::string>& args, const CommonOptions& common);
+
 void add_inspect(CLI::App& app);
 void add_generate(CLI::App& app, const CommonOptions& common);
 void add_tokenize(CLI::App& app);
@@ -23,6 +28,7 @@ void add_eval(CLI::App& app, const CommonOptions& common);
 void add_search(CLI::App& app, const CommonOptions& common);
 void add_labels(CLI::App& app);
 void add_train(CLI::App& app, const CommonOptions& common);
+void add_demo(CLI::App& app, const CommonOptions& common);
 
 // The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default that
 // scripts/setup fetches into the project's models/ folder (SmolLM2-135M-Instruct, Q4_1 GGUF).

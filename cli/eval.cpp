@@ -23,7 +23,10 @@
 #include "data/unicode.h"
 #include "model/backbone.h"
 #include "model/generate.h"
+#include "cli/eval_report.h"
+#include "model/fingerprint.h"
 #include "model/loglikelihood.h"
+#include "model/routed_generation.h"
 #include "search/plan_evaluator.h"
 
 namespace drllm::cli {
@@ -41,6 +44,8 @@ struct EvalOptions {
   bool skip_bad_rows = false;
   std::string field_map;       // generic format: question=...,answer=...
   std::string prompt_template;  // arc/math: a user template file instead of Dr.LLM's
+  std::string routers;          // exported routers: evaluate unrouted and routed on the same examples
+  model::RoutingOptions routing;
 };
 
 bool is_instruct(const EvalOptions& o) {
@@ -77,13 +82,25 @@ class Evaluator {
     }
   }
 
-  // Scores one example; returns its record (the "correct" field is what accuracy counts).
-  nlohmann::json run(const data::Example& ex) {
-    if (o_.task == "arc" || o_.task == "math") return drllm_task(ex);
-    if (o_.task == "gsm8k") return gsm8k(ex);
-    return multiple_choice(ex);
+  // Scores one example; returns its record (the "correct" field is what accuracy counts). With `routed`, the
+  // routers choose the example's plan from its prompt (decided at prefill, frozen for decoding).
+  nlohmann::json run(const data::Example& ex, bool routed = false) {
+    routed_ = routed;
+    if (!routed) plan_ = fixed_plan_;
+    nlohmann::json record;
+    if (o_.task == "arc" || o_.task == "math") record = drllm_task(ex);
+    else if (o_.task == "gsm8k") record = gsm8k(ex);
+    else record = multiple_choice(ex);
+    if (routed) record["plan"] = plan_.to_string();
+    return record;
   }
 
+  void load_routers(const std::string& path) {
+    routers_ = model::load_routers_for(path, backbone_, model::summarize_checkpoint(o_.model).fingerprint);
+  }
+  void reset_counts() { generated_tokens_ = layer_visits_ = forward_passes_ = 0; router_seconds_ = 0; }
+  int64_t forward_passes() const { return forward_passes_; }
+  double router_seconds() const { return router_seconds_; }
   int64_t generated_tokens() const { return generated_tokens_; }
   int64_t layer_visits() const { return layer_visits_; }
   nlohmann::json extra_metrics() const {
@@ -119,8 +136,11 @@ class Evaluator {
           if (text.find(s) != std::string::npos) return true;
         return false;
       };
-    model::Generation out = model::generate_greedy(backbone_, std::vector<int64_t>(ids.begin(), ids.end()), plan_, g);
+    std::vector<int64_t> prompt(ids.begin(), ids.end());
+    choose_plan(prompt);
+    model::Generation out = model::generate_greedy(backbone_, prompt, plan_, g);
     generated_tokens_ += static_cast<int64_t>(out.tokens.size());
+    forward_passes_ += static_cast<int64_t>(out.tokens.size());
     layer_visits_ += out.layer_visits;
     return out;
   }
@@ -133,8 +153,10 @@ class Evaluator {
   nlohmann::json drllm_task(const data::Example& ex) {
     search::SearchExample example =
         search::prepare_example(ex, *prompt_, chat_ ? &*chat_ : nullptr, tokenizer_, o_.task == "arc");
+    choose_plan(example.prompt_ids);
     search::PlanEvaluator::Outcome r = drllm_evaluator_->evaluate(example, plan_);
     generated_tokens_ += r.new_tokens;
+    forward_passes_ += r.new_tokens;
     layer_visits_ += r.layer_visits;
     return {{"id", ex.id}, {"response", r.response}, {"gold", ex.answer}, {"correct", r.reward > 0.5}};
   }
@@ -157,8 +179,13 @@ class Evaluator {
     std::string context = data::lm_eval_context(task, ex);
     std::vector<std::string> choices = data::lm_eval_choices(task, ex);
     std::vector<double> lls;
+    if (routed_) {  // one plan per question, from its context
+      data::LoglikelihoodRequest r = data::encode_pair(tokenizer_, context, " " + choices.front(), false);
+      choose_plan(std::vector<int64_t>(r.context.begin(), r.context.end()));
+    }
     for (const std::string& choice : choices) {
       data::LoglikelihoodRequest r = data::encode_pair(tokenizer_, context, " " + choice, false);
+      ++forward_passes_;
       lls.push_back(model::score_continuation(backbone_, std::vector<int64_t>(r.context.begin(), r.context.end()),
                                               std::vector<int64_t>(r.continuation.begin(), r.continuation.end()), plan_)
                         .log_likelihood);
@@ -171,6 +198,17 @@ class Evaluator {
             {"acc_norm", s.acc_norm}};
   }
 
+  // Routed: the routers' plan for this prompt; unrouted: the fixed plan (--plan, or every layer).
+  void choose_plan(const std::vector<int64_t>& prompt) {
+    if (!routed_) {
+      plan_ = fixed_plan_;
+      return;
+    }
+    auto t0 = Clock::now();
+    plan_ = model::route_prompt(backbone_, *routers_, prompt, o_.routing);
+    router_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
   const EvalOptions& o_;
   model::Backbone backbone_;
   data::Tokenizer tokenizer_;
@@ -180,7 +218,11 @@ class Evaluator {
   std::optional<data::PromptTemplate> prompt_;              // arc, math
   std::optional<search::PlanEvaluator> drllm_evaluator_;    // arc, math
   std::string shots_;
-  int64_t generated_tokens_ = 0, layer_visits_ = 0;
+  int64_t generated_tokens_ = 0, layer_visits_ = 0, forward_passes_ = 0;
+  double router_seconds_ = 0;
+  bool routed_ = false;
+  std::optional<model::RouterBank> routers_;
+  model::LayerPlan fixed_plan_ = plan_;
   size_t count_ = 0, flexible_ = 0, acc_norm_ = 0;
 };
 
@@ -204,35 +246,61 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
     DRLLM_CHECK(!o.fewshot_data.empty(), "--task gsm8k needs --fewshot-data (the GSM8K train file)");
     evaluator.load_shots(o.fewshot_data);
   }
+  if (!o.routers.empty()) evaluator.load_routers(o.routers);
   std::filesystem::create_directories(o.out);
   std::cerr << "eval " << o.task << " on " << examples.size() << " examples of " << o.data << " with " << o.model
-            << (evaluator.instruct() ? " (instruct)" : " (base)") << ", " << threads << " threads\n";
+            << (evaluator.instruct() ? " (instruct)" : " (base)") << ", " << threads << " threads"
+            << (o.routers.empty() ? "" : ", unrouted then routed by " + o.routers) << "\n";
 
-  auto t0 = Clock::now();
-  size_t correct = 0;
-  std::string records;
-  for (size_t i = 0; i < examples.size(); ++i) {
-    nlohmann::json record = evaluator.run(examples[i]);
-    correct += record["correct"].get<bool>();
-    records += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if ((i + 1) % 10 == 0 || i + 1 == examples.size())
-      std::cerr << "  " << i + 1 << "/" << examples.size() << "  accuracy " << double(correct) / (i + 1) << "  "
-                << s / (i + 1) << " s/example, ETA " << s / (i + 1) * (examples.size() - i - 1) << " s\n";
-  }
-  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  // One pass over the examples, unrouted or routed.
+  auto run_pass = [&](bool routed) {
+    EvalPass pass;
+    evaluator.reset_counts();
+    auto t0 = Clock::now();
+    size_t correct = 0;
+    for (size_t i = 0; i < examples.size(); ++i) {
+      nlohmann::json record = evaluator.run(examples[i], routed);
+      correct += record["correct"].get<bool>();
+      if (routed) pass.plans.push_back(model::LayerPlan::parse(record["plan"].get<std::string>()));
+      pass.records += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      if ((i + 1) % 10 == 0 || i + 1 == examples.size())
+        std::cerr << "  " << (routed ? "routed   " : (o.routers.empty() ? "" : "unrouted ")) << i + 1 << "/"
+                  << examples.size() << "  accuracy " << double(correct) / (i + 1) << "  " << s / (i + 1)
+                  << " s/example, ETA " << s / (i + 1) * (examples.size() - i - 1) << " s\n";
+    }
+    pass.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double n = static_cast<double>(examples.size());
+    pass.summary = {{"accuracy", correct / n},
+                    {"layers_per_example", evaluator.layer_visits() / n},
+                    {"layers_per_pass", evaluator.forward_passes() ? double(evaluator.layer_visits()) / evaluator.forward_passes() : 0.0},
+                    {"seconds", pass.seconds},
+                    {"tokens_per_second", pass.seconds > 0 ? evaluator.generated_tokens() / pass.seconds : 0.0}};
+    if (routed) pass.summary["router_seconds"] = evaluator.router_seconds();
+    pass.summary.update(evaluator.extra_metrics());
+    return pass;
+  };
+
+  EvalPass unrouted = run_pass(false);
   nlohmann::json report = {{"task", o.task},
                            {"data", o.data},
                            {"model", o.model},
-                           {"plan", evaluator.plan().to_string()},
                            {"examples", examples.size()},
-                           {"skipped_rows", loaded.skipped},
-                           {"accuracy", double(correct) / examples.size()},
-                           {"seconds", seconds},
-                           {"layers_per_example", double(evaluator.layer_visits()) / examples.size()},
-                           {"tokens_per_second", seconds > 0 ? evaluator.generated_tokens() / seconds : 0.0}};
-  report.update(evaluator.extra_metrics());
-  write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << records; });
+                           {"skipped_rows", loaded.skipped}};
+  if (o.routers.empty()) {
+    report["plan"] = evaluator.plan().to_string();
+    report.update(unrouted.summary);
+    write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
+  } else {
+    EvalPass routed = run_pass(true);
+    report["routers"] = o.routers;
+    report["router_p"] = o.routing.p;
+    report["unrouted"] = unrouted.summary;
+    report["routed"] = routed.summary;
+    write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
+    write_file_atomically(o.out + "/examples-routed.jsonl", [&](std::ostream& out) { out << routed.records; });
+    write_eval_reports(o.out, report, routed.plans);
+  }
   write_file_atomically(o.out + "/report.json", [&](std::ostream& out) { out << report.dump(2) << "\n"; });
   std::cout << report.dump(2) << std::endl;
 }
@@ -253,6 +321,10 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
       ->capture_default_str()->check(CLI::IsMember({"auto", "yes", "no"}));
   cmd->add_option("--chat-template", o->chat_template, "template by name (default: the model's)");
   cmd->add_option("--plan", o->plan, "layer plan (default: every layer once)");
+  cmd->add_option("--routers", o->routers, "routers (drllm export-routers): evaluate unrouted and routed on the "
+                                           "same examples; writes report.json, report.md and routing.svg");
+  cmd->add_option("--router-p", o->routing.p, "router knob p in [-1, 1] (-0.5: the pure router, 0.5: always execute)")
+      ->capture_default_str()->check(CLI::Range(-1.0, 1.0));
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "override the task's generation budget");
   cmd->add_option("--out", o->out, "output folder")->capture_default_str();
   cmd->add_option("--prompt-template", o->prompt_template,

@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "model/fingerprint.h"
+#include "model/routed_generation.h"
 #include "cli/model_resources.h"
 #include "common/error.h"
 #include "model/backbone.h"
@@ -36,6 +38,8 @@ struct GenerateOptions {
   std::string repeat_kv = "shared";
   std::string device = "cpu";
   std::string dtype = "auto";
+  std::string routers;  // exported routers: each prompt's plan decided by them
+  model::RoutingOptions routing;
 };
 
 std::vector<std::string> read_prompts_file(const std::string& path) {
@@ -71,6 +75,11 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   if (!o.no_eos_stop)
     gen.stop_tokens.insert(gen.stop_tokens.end(), config.eos_token_ids.begin(), config.eos_token_ids.end());
   gen.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
+  std::optional<model::RouterBank> routers;
+  if (!o.routers.empty()) {
+    DRLLM_CHECK(o.plan.empty(), "--plan and --routers exclude each other (the routers choose the plan)");
+    routers = model::load_routers_for(o.routers, backbone, model::summarize_checkpoint(o.model_dir).fingerprint);
+  }
 
   // The prompts as token ids (with their text when there is one).
   std::vector<std::string> texts = o.prompts;
@@ -106,17 +115,26 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
 
   int64_t tokens = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    model::Generation result = model::generate_greedy(backbone, prompts[i], plan, gen);
+    model::LayerPlan used = plan;
+    model::Generation result;
+    if (routers) {
+      model::RoutedGeneration routed = model::generate_routed(backbone, *routers, prompts[i], gen, o.routing);
+      result = routed.generation;
+      used = routed.plan;
+    } else {
+      result = model::generate_greedy(backbone, prompts[i], plan, gen);
+    }
     tokens += static_cast<int64_t>(result.tokens.size());
     std::string answer;
     if (tokenizer) answer = tokenizer->decode(std::vector<int32_t>(result.tokens.begin(), result.tokens.end()), true);
     if (o.jsonl) {
-      nlohmann::json j = {{"answer", answer}, {"ids", result.tokens}, {"plan", plan.to_string()},
+      nlohmann::json j = {{"answer", answer}, {"ids", result.tokens}, {"plan", used.to_string()},
                           {"layer_visits", result.layer_visits}, {"stopped", result.stopped}};
       if (!prompt_texts[i].empty()) j["prompt"] = prompt_texts[i];
       std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else if (!prompt_texts[i].empty()) {
       std::cout << answer << "\n";
+      if (routers) std::cout << "  [plan " << used.to_string() << ": " << used.executed() << " layer visits per pass]\n";
     } else {
       for (size_t k = 0; k < result.tokens.size(); ++k) std::cout << (k ? " " : "") << result.tokens[k];
       std::cout << "\n";
@@ -157,6 +175,13 @@ void add_generate(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--repeat-kv", o->repeat_kv, "KV cache of a repeated layer: shared (as transformers) or separate")
       ->capture_default_str()->check(CLI::IsMember({"shared", "separate"}));
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--routers", o->routers, "routers (drllm export-routers): each prompt's plan is theirs");
+  cmd->add_option("--router-p", o->routing.p, "control knob p in [-1, 1]: -0.5 the pure router, 0.5 always "
+                                                "execute, below -0.5 towards skipping, above 0.5 towards repeating")
+      ->capture_default_str()->check(CLI::Range(-1.0, 1.0));
+  cmd->add_flag("--reroute-each-step", o->routing.reroute_each_step,
+                "route again at every decode step from the new token (the released code); default: decide at "
+                "prefill and keep the plan");
   cmd->add_option("--dtype", o->dtype, "auto (fp32 on CPU, checkpoint dtype on CUDA), float32, bfloat16, float16")
       ->capture_default_str()->check(CLI::IsMember({"auto", "float32", "bfloat16", "float16"}));
   cmd->callback([o, &common] { run_generate(*o, common); });

@@ -17,15 +17,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", common.threads, "compute threads (0: cores on the node / ranks on the node)")
       ->check(CLI::NonNegativeNumber);
 
-  drllm::cli::add_inspect(app);
-  drllm::cli::add_generate(app, common);
-  drllm::cli::add_tokenize(app);
-  drllm::cli::add_chat_template(app);
-  drllm::cli::add_convert(app);
-  drllm::cli::add_eval(app, common);
-  drllm::cli::add_search(app, common);
-  drllm::cli::add_labels(app);
-  drllm::cli::add_train(app, common);
+  drllm::cli::add_commands(app, common);
 
   try {
     app.parse(argc, argv);

@@ -8,6 +8,8 @@
 #include "cli/commands.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/sha256.h"
+#include "common/strings.h"
 #include "data/label_store.h"
 #include "dist/communicator.h"
 #include "dist/runtime.h"
@@ -34,29 +36,46 @@ void run_train(TrainCliOptions o, const CommonOptions& common) {
   configure_threads(common.threads);
   const bool root = runtime.is_root();
 
-  // 1. Labels and the routers' inputs along the labelled plans.
-  data::LabelSet labels = data::read_label_set(o.labels, /*features=*/true);
-  DRLLM_CHECK(!labels.rows.empty(), o.labels, ": no labelled examples");
-  std::string inputs = o.inputs == "auto" ? (labels.header.feature_dim ? "cached" : "online") : o.inputs;
-  train::RouterData all;
-  if (inputs == "cached") {
-    all = train::cached_router_data(labels);
-  } else {
+  // 1. Labels (one folder or several, comma-separated: say ARC and GSM8K searches) and the routers' inputs along
+  // the labelled plans.
+  std::vector<data::LabelSet> sets;
+  for (const std::string& dir : split_string(o.labels, ",")) {
+    sets.push_back(data::read_label_set(dir, /*features=*/true));
+    DRLLM_CHECK(!sets.back().rows.empty(), dir, ": no labelled examples");
+    DRLLM_CHECK(sets.back().header.model_fingerprint == sets.front().header.model_fingerprint, dir,
+                " was labelled with another model than ", split_string(o.labels, ",").front());
+  }
+  const data::LabelSet& labels = sets.front();
+  bool all_cached = true;
+  for (const data::LabelSet& set : sets) all_cached = all_cached && set.header.feature_dim > 0;
+  std::string inputs = o.inputs == "auto" ? (all_cached ? "cached" : "online") : o.inputs;
+  std::optional<model::Backbone> backbone;
+  if (inputs == "online") {
     const std::string fingerprint = model::summarize_checkpoint(o.model).fingerprint;
     DRLLM_CHECK(fingerprint == labels.header.model_fingerprint, o.labels, " was labelled with another model (",
                 labels.header.model_fingerprint.substr(0, 16), "…) than --model ", o.model, " (",
                 fingerprint.substr(0, 16), "…)");
-    model::Backbone backbone = model::Backbone::load(o.model);
-    if (root) std::cerr << "computing router inputs along " << labels.rows.size() << " labelled plans with " << o.model << "\n";
-    all = train::online_router_data(labels, backbone);
+    backbone.emplace(model::Backbone::load(o.model));
   }
+  std::vector<train::RouterData> parts;
+  std::string hashes;
+  for (const data::LabelSet& set : sets) {
+    if (inputs == "cached") {
+      parts.push_back(train::cached_router_data(set));
+    } else {
+      if (root) std::cerr << "computing router inputs along " << set.rows.size() << " labelled plans with " << o.model << "\n";
+      parts.push_back(train::online_router_data(set, *backbone));
+    }
+    hashes += train::label_set_hash(set);
+  }
+  train::RouterData all = train::concatenate(parts);
   std::vector<int64_t> train_rows, held_rows;
   train::split_holdout(all.size(), o.holdout_every, train_rows, held_rows);
   train::RouterData train_set = all.subset(train_rows), held_out = all.subset(held_rows);
 
   // 2. Train.
   std::unique_ptr<dist::Communicator> comm = dist::make_communicator(runtime, at::Device(o.train.device));
-  train::TrainIdentity identity{labels.header.model_fingerprint, train::label_set_hash(labels), inputs};
+  train::TrainIdentity identity{labels.header.model_fingerprint, sets.size() == 1 ? hashes : sha256_hex(hashes), inputs};
   train::TrainResult r = train::train_routers(runtime, *comm, train_set, held_out, o.train, identity, o.out);
 
   // 3. The routers beside the checkpoints, ready for generate/eval.
@@ -83,7 +102,8 @@ void add_train(CLI::App& app, const CommonOptions& common) {
                                           "rerun with the same --out to resume)");
   auto o = std::make_shared<TrainCliOptions>();
   train::TrainOptions& t = o->train;
-  cmd->add_option("--labels", o->labels, "label folder written by `drllm search`")->capture_default_str();
+  cmd->add_option("--labels", o->labels, "label folder written by `drllm search` (several: comma-separated)")
+      ->capture_default_str();
   cmd->add_option("--out", o->out, "run folder (checkpoints, metrics.jsonl, routers.safetensors)")->capture_default_str();
   cmd->add_option("--inputs", o->inputs, "router inputs: cached (saved by --save-features), online (run the "
                                          "backbone), auto (cached when saved)")

@@ -1,6 +1,8 @@
 #include "dist/runtime.h"
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <exception>
 #include <iostream>
 
@@ -35,11 +37,23 @@ void check_mpi(int rc, const char* call) {
   throw Error(cat(call, " failed: ", std::string(text, static_cast<size_t>(length))));
 }
 
+namespace {
+// MPI is initialised once per process and finalised at exit: a command may make several Runtimes in turn (drllm
+// demo runs the search, the training and the evaluation in one process), and MPI cannot start twice.
+void finalize_at_exit() {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Finalize();
+}
+}  // namespace
+
 Runtime::Runtime() : launcher_(detect_launcher()) {
   if (launcher_ == Launcher::Single) return;
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
+    std::atexit(finalize_at_exit);
     // Rank 0 serves the work queue from a second thread while its main thread computes.
     int provided = 0;
     check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
@@ -58,16 +72,20 @@ Runtime::Runtime() : launcher_(detect_launcher()) {
   MPI_Comm_free(&node);
 }
 
-Runtime::~Runtime() {
-  // While an error unwinds, main() aborts the job instead: finalizing would wait for ranks that still compute.
-  if (!uses_mpi_ || std::uncaught_exceptions() > 0) return;
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
-}
+Runtime::~Runtime() = default;
 
 void Runtime::barrier() const {
   if (uses_mpi_) check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
+void Runtime::idle_barrier() const {
+  if (!uses_mpi_) return;
+  MPI_Request request;
+  check_mpi(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
+  for (int done = 0; !done;) {
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 bool Runtime::any(bool flag) const {

@@ -1,6 +1,7 @@
 // Runtime: who this process is in a job. Started by a launcher (mpirun, srun, any MPI's hydra), it initialises
 // MPI and reads rank, size and the node-local rank (MPI_Comm_split_type); started plainly, it is rank 0 of 1
-// and MPI is never touched, so one process needs no launcher. Finalizes MPI when it goes out of scope.
+// and MPI is never touched, so one process needs no launcher. MPI is finalised at process exit (a failing rank
+// aborts the job instead: see abort_job_if_parallel).
 #pragma once
 
 #include <mpi.h>
@@ -29,6 +30,9 @@ class Runtime {
   MPI_Comm comm() const { return MPI_COMM_WORLD; }
 
   void barrier() const;
+  // A barrier that sleeps while it waits (a blocking MPI barrier spins a core): for ranks that idle while rank 0
+  // works alone.
+  void idle_barrier() const;
   // True on every rank when it is true on any (a collective: every rank must call it).
   bool any(bool flag) const;
   // The sum over ranks, on every rank (a collective).

@@ -19,7 +19,8 @@
 namespace drllm::model {
 
 // Sees the hidden state [B, T, D] entering layer `layer`: pass 0 for every layer, a skipped one included
-// (that is what its router reads), and pass 1 before the second run of a repeated layer.
+// (that is what its router reads), and pass 1 before the second run of a repeated layer. The plan's entry for a
+// layer is read after its pass-0 observer returns, so an observer may decide it (routed generation does).
 using LayerObserver = std::function<void(int64_t layer, int pass, const at::Tensor& hidden)>;
 
 // Lets a caller reuse layer results it has already computed (search/prefix_cache.h): before each layer the

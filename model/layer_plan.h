@@ -27,6 +27,8 @@ class LayerPlan {
   int64_t size() const { return static_cast<int64_t>(counts_.size()); }
   uint8_t operator[](int64_t layer) const { return counts_[static_cast<size_t>(layer)]; }
   const std::vector<uint8_t>& counts() const { return counts_; }
+  // For deciding a plan while it runs (model/routed_generation.cpp); entries must stay 0, 1 or 2.
+  std::vector<uint8_t>& mutable_counts() { return counts_; }
   int64_t executed() const;  // layer visits: sum of entries
   bool operator==(const LayerPlan& other) const { return counts_ == other.counts_; }
 

@@ -67,6 +67,25 @@ RouterData online_router_data(const data::LabelSet& set, model::Backbone& backbo
   return data;
 }
 
+RouterData concatenate(const std::vector<RouterData>& parts) {
+  DRLLM_CHECK(!parts.empty(), "no router data");
+  if (parts.size() == 1) return parts.front();
+  std::vector<at::Tensor> inputs, windows, labels;
+  RouterData out;
+  for (const RouterData& p : parts) {
+    DRLLM_CHECK(p.inputs.sizes().slice(1) == parts.front().inputs.sizes().slice(1),
+                "label sets of different layer counts or widths cannot train one router bank");
+    inputs.push_back(p.inputs);
+    windows.push_back(p.windows);
+    labels.push_back(p.labels);
+    out.item_ids.insert(out.item_ids.end(), p.item_ids.begin(), p.item_ids.end());
+  }
+  out.inputs = at::cat(inputs);
+  out.windows = at::cat(windows);
+  out.labels = at::cat(labels);
+  return out;
+}
+
 std::string label_set_hash(const data::LabelSet& set) {
   Sha256 hash;
   for (const data::LabelRow& r : set.rows) {

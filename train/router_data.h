@@ -30,6 +30,8 @@ struct RouterData {
 };
 
 RouterData cached_router_data(const data::LabelSet& labels);
+// Several label sets' data as one (same layer count and width).
+RouterData concatenate(const std::vector<RouterData>& parts);
 RouterData online_router_data(const data::LabelSet& labels, model::Backbone& backbone);
 
 // A stable hash of the labels the routers learn from (item ids and labels), recorded in checkpoints.

@@ -7,6 +7,7 @@ usage: test_search_cli.py DRLLM ASSETS_DIR WORK_DIR
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
 drllm, assets, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)  # the search resumes from what a folder holds: start empty
 checks = Checklist()
 check = checks.check
 

@@ -1,0 +1,196 @@
+// drllm demo: the whole Dr.LLM pipeline on the embedded default model, small enough for a laptop:
+//   1. label search on slices of ARC-Challenge train and GSM8K train (router features saved)   [all ranks]
+//   2. router training on both label sets                                                    [all ranks]
+//   3. routers exported; unrouted vs routed on slices of ARC-Challenge test and GSM8K test (in domain) and
+//      PIQA and OpenBookQA (out of domain, log-likelihood), and a sweep of the knob p on ARC   [rank 0]
+//   4. OUT/report.md and OUT/report.json, with the routing patterns and the p sweep as SVG
+// Everything lands in OUT (runs/demo); rerunning resumes the search and the training and reuses finished
+// evaluations. Run it alone or as `mpirun -np 2 drllm demo`.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/eval_report.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "dist/runtime.h"
+
+namespace drllm::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct DemoOptions {
+  std::string out = "runs/demo";
+  std::string data_dir = std::string(DRLLM_SOURCE_DIR) + "/../shared/assets/data";
+  std::string model = default_model_dir();
+  size_t arc_train = 32, gsm8k_train = 8, arc_test = 50, gsm8k_test = 20, piqa = 50, openbookqa = 50, sweep = 20;
+  int simulations = 20;
+};
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  DRLLM_CHECK(in, path, ": cannot open");
+  return json::parse(in);
+}
+
+// Accuracy against layers per example over the knob p: one point per p, the unrouted model as a reference.
+std::string sweep_svg(const std::vector<std::pair<double, json>>& points, const json& unrouted) {
+  double min_layers = unrouted["layers_per_example"].get<double>(), max_layers = min_layers, max_acc = 0.05;
+  for (const auto& [p, s] : points) {
+    min_layers = std::min(min_layers, s["layers_per_example"].get<double>());
+    max_layers = std::max(max_layers, s["layers_per_example"].get<double>());
+    max_acc = std::max(max_acc, s["accuracy"].get<double>());
+  }
+  max_acc = std::max(max_acc, unrouted["accuracy"].get<double>());
+  const double W = 420, H = 260, left = 60, top = 30, w = 320, h = 180;
+  auto x = [&](double layers) {
+    return left + (max_layers > min_layers ? (layers - min_layers) / (max_layers - min_layers) : 0.5) * w;
+  };
+  auto y = [&](double acc) { return top + h - acc / (max_acc * 1.1) * h; };
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+      << "\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"" << left << "\" y=\"18\" font-size=\"13\">"
+      << "ARC accuracy against layers per example, sweeping p</text>\n"
+      << "<line x1=\"" << left << "\" y1=\"" << top + h << "\" x2=\"" << left + w << "\" y2=\"" << top + h
+      << "\" stroke=\"black\"/><line x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\"" << top + h
+      << "\" stroke=\"black\"/>\n";
+  for (const auto& [p, s] : points) {
+    double cx = x(s["layers_per_example"].get<double>()), cy = y(s["accuracy"].get<double>());
+    svg << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"4\" fill=\"#337ab7\"/><text x=\"" << cx + 6
+        << "\" y=\"" << cy - 4 << "\">p=" << p << "</text>\n";
+  }
+  double ux = x(unrouted["layers_per_example"].get<double>()), uy = y(unrouted["accuracy"].get<double>());
+  svg << "<rect x=\"" << ux - 4 << "\" y=\"" << uy - 4 << "\" width=\"8\" height=\"8\" fill=\"#d9534f\"/><text x=\""
+      << ux + 6 << "\" y=\"" << uy + 12 << "\">unrouted</text>\n"
+      << "<text x=\"" << left << "\" y=\"" << top + h + 18 << "\">" << min_layers << "</text><text x=\"" << left + w
+      << "\" y=\"" << top + h + 18 << "\" text-anchor=\"end\">" << max_layers << "</text><text x=\"" << left + w / 2
+      << "\" y=\"" << top + h + 34 << "\" text-anchor=\"middle\">layers per example</text>\n<text x=\"" << left - 6
+      << "\" y=\"" << top + 4 << "\" text-anchor=\"end\">" << max_acc * 1.1 << "</text><text x=\"" << left - 6
+      << "\" y=\"" << top + h << "\" text-anchor=\"end\">0</text>\n</svg>\n";
+  return svg.str();
+}
+
+void run_demo(const DemoOptions& o, const CommonOptions& common) {
+  dist::Runtime runtime;
+  const std::string data = o.data_dir, out = o.out;
+  const std::string sims = std::to_string(o.simulations);
+  auto say = [&](const std::string& what) {
+    if (runtime.is_root()) std::cerr << "\n== demo: " << what << "\n";
+  };
+
+  // 1-2. Labels and routers (collective: every rank takes part).
+  say("label search on " + std::to_string(o.arc_train) + " ARC-Challenge train questions");
+  run_command({"search", "--model", o.model, "--data", data + "/arc_challenge_train.jsonl", "--limit",
+               std::to_string(o.arc_train), "--simulations", sims, "--save-features", "--out", out + "/labels-arc"},
+              common);
+  say("label search on " + std::to_string(o.gsm8k_train) + " GSM8K train questions (math prompt, \\boxed{} answers)");
+  run_command({"search", "--model", o.model, "--data", data + "/gsm8k_train.jsonl", "--task", "math", "--limit",
+               std::to_string(o.gsm8k_train), "--simulations", sims, "--save-features", "--out",
+               out + "/labels-gsm8k"},
+              common);
+  say("router training on both label sets");
+  run_command({"train", "--labels", out + "/labels-arc," + out + "/labels-gsm8k", "--out", out + "/train",
+               "--warmup", "20", "--holdout-every", "5"},
+              common);
+
+  // 3-4. Evaluation and reports: rank 0 alone (the others wait without spinning).
+  if (!runtime.is_root()) {
+    runtime.idle_barrier();
+    return;
+  }
+  const std::string routers = out + "/routers.safetensors";
+  run_command({"export-routers", out + "/train", routers}, common);
+  struct Set {
+    std::string name, task, file;
+    size_t limit;
+    const char* domain;
+  };
+  const std::vector<Set> sets = {{"arc", "arc", "arc_challenge_test.jsonl", o.arc_test, "in domain"},
+                                 {"gsm8k", "math", "gsm8k_test.jsonl", o.gsm8k_test, "in domain"},
+                                 {"piqa", "piqa", "piqa_validation.jsonl", o.piqa, "out of domain"},
+                                 {"openbookqa", "openbookqa", "openbookqa_test.jsonl", o.openbookqa, "out of domain"}};
+  json reports = json::object();
+  for (const Set& s : sets) {
+    const std::string dir = out + "/eval-" + s.name;
+    if (!fs::exists(dir + "/report.json") || read_json(dir + "/report.json").value("routers", "") != routers) {
+      say("unrouted vs routed: " + std::to_string(s.limit) + " examples of " + s.file);
+      run_command({"eval", "--model", o.model, "--data", data + "/" + s.file, "--task", s.task, "--limit",
+                   std::to_string(s.limit), "--routers", routers, "--out", dir},
+                  common);
+    }
+    reports[s.name] = read_json(dir + "/report.json");
+    reports[s.name]["domain"] = s.domain;
+  }
+  std::vector<std::pair<double, json>> sweep;
+  for (double p : {-0.75, -0.5, -0.25, 0.25, 0.75}) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/sweep-p%+.2f", p);
+    const std::string dir = out + name;
+    if (!fs::exists(dir + "/report.json")) {
+      say("ARC sweep point p = " + std::to_string(p));
+      run_command({"eval", "--model", o.model, "--data", data + "/arc_challenge_test.jsonl", "--task", "arc",
+                   "--limit", std::to_string(o.sweep), "--routers", routers, "--router-p", std::to_string(p),
+                   "--out", dir},
+                  common);
+    }
+    sweep.emplace_back(p, read_json(dir + "/report.json")["routed"]);
+  }
+  json sweep_unrouted = read_json(out + "/sweep-p-0.50/report.json")["unrouted"];
+  write_file_atomically(out + "/sweep.svg", [&](std::ostream& f) { f << sweep_svg(sweep, sweep_unrouted); });
+
+  std::ostringstream md;
+  md << "# drllm demo: Dr.LLM on the embedded default model\n\n"
+     << "Labels: " << o.arc_train << " ARC-Challenge train + " << o.gsm8k_train << " GSM8K train questions, "
+     << o.simulations << " MCTS simulations each. Routers trained on both (`train/metrics.jsonl`).\n\n"
+     << "| set | domain | examples | accuracy unrouted | accuracy routed | layers/example unrouted | routed | "
+        "layers/pass unrouted | routed | seconds unrouted | routed |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const Set& s : sets) {
+    const json& r = reports[s.name];
+    char line[512];
+    std::snprintf(line, sizeof line, "| %s | %s | %d | %.1f %% | %.1f %% | %.1f | %.1f | %.2f | %.2f | %.0f | %.0f |\n",
+                  s.name.c_str(), s.domain, r["examples"].get<int>(), 100 * r["unrouted"]["accuracy"].get<double>(),
+                  100 * r["routed"]["accuracy"].get<double>(), r["unrouted"]["layers_per_example"].get<double>(),
+                  r["routed"]["layers_per_example"].get<double>(), r["unrouted"]["layers_per_pass"].get<double>(),
+                  r["routed"]["layers_per_pass"].get<double>(), r["unrouted"]["seconds"].get<double>(),
+                  r["routed"]["seconds"].get<double>());
+    md << line;
+  }
+  md << "\nRouting patterns: ";
+  for (const Set& s : sets) md << "[" << s.name << "](eval-" << s.name << "/routing.svg) ";
+  md << "\n\n![p sweep](sweep.svg)\n";
+  write_file_atomically(out + "/report.md", [&](std::ostream& f) { f << md.str(); });
+  json sweep_json = json::array();
+  for (const auto& [p, s] : sweep) sweep_json.push_back({{"p", p}, {"routed", s}});
+  write_file_atomically(out + "/report.json", [&](std::ostream& f) {
+    f << json{{"sets", reports}, {"sweep", sweep_json}}.dump(2) << "\n";
+  });
+  std::cout << md.str();
+  runtime.idle_barrier();
+}
+
+}  // namespace
+
+void add_demo(CLI::App& app, const CommonOptions& common) {
+  auto* cmd = app.add_subcommand("demo", "the whole pipeline on the embedded default model (search, training, "
+                                         "routed evaluation, report); rerun to resume");
+  auto o = std::make_shared<DemoOptions>();
+  cmd->add_option("--out", o->out, "output folder")->capture_default_str();
+  cmd->add_option("--data-dir", o->data_dir, "folder of the benchmark files (../shared/assets/data)")
+      ->capture_default_str();
+  cmd->add_option("--model", o->model, "model")->capture_default_str();
+  cmd->add_option("--arc-train", o->arc_train, "ARC-Challenge train questions searched")->capture_default_str();
+  cmd->add_option("--gsm8k-train", o->gsm8k_train, "GSM8K train questions searched")->capture_default_str();
+  cmd->add_option("--simulations", o->simulations, "MCTS simulations per question")->capture_default_str();
+  cmd->add_option("--arc-test", o->arc_test, "ARC-Challenge test questions evaluated")->capture_default_str();
+  cmd->add_option("--gsm8k-test", o->gsm8k_test, "GSM8K test questions evaluated")->capture_default_str();
+  cmd->add_option("--piqa", o->piqa, "PIQA validation questions evaluated")->capture_default_str();
+  cmd->add_option("--openbookqa", o->openbookqa, "OpenBookQA test questions evaluated")->capture_default_str();
+  cmd->add_option("--sweep", o->sweep, "ARC test questions per point of the p sweep")->capture_default_str();
+  cmd->callback([o, &common] { run_demo(*o, common); });
+}
+
+}  // namespace drllm::cli

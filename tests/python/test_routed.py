@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Routed generation and evaluation on the default model, with routers written here in the official format:
+routers forced to "execute" (p = 0.5) give the unrouted answers and scores exactly; routers whose decisions are
+known by construction (zero weights, biases that pick skip / execute / repeat per layer) give that plan, and
+their answers equal the backbone run on that plan directly; the knob's ends give all-skip and all-repeat;
+routers of another model or layer count are refused; eval --routers writes report.json, report.md and
+routing.svg with the routed plans' pattern.
+
+usage: test_routed.py DRLLM ASSETS_DIR WORK_DIR
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import torch
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist  # noqa: E402
+
+drllm, assets, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+checks = Checklist()
+check = checks.check
+L, D = 30, 576
+
+
+def write_routers(path, decisions, metadata=None, layers=L, seed=0):
+    """Routers in the official names; with decisions, zero linear2 weights and a bias that picks them."""
+    g = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for l in range(layers):
+        p = f"model.routers.{l}."
+        tensors[p + "linear1.weight"] = torch.randn(128, D, generator=g) * 0.05
+        tensors[p + "linear1.bias"] = torch.zeros(128)
+        tensors[p + "linear2.weight"] = torch.zeros(3, 128)
+        bias = torch.zeros(3)
+        bias[decisions[l]] = 4.0
+        tensors[p + "linear2.bias"] = bias
+    save_file(tensors, path, metadata=metadata)
+
+
+def generate(extra):
+    r = subprocess.run([drllm, "generate", "--chat", "--prompts-file", prompts, "--max-new-tokens", "12",
+                        "--min-new-tokens", "2", "--jsonl", *extra], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise SystemExit(r.stderr)
+    return [json.loads(l) for l in r.stdout.splitlines()]
+
+
+rows = [json.loads(l) for l in open(os.path.join(assets, "data", "arc_challenge_test.jsonl"))][:4]
+prompts = os.path.join(work, "prompts.jsonl")
+with open(prompts, "w") as f:
+    for r in rows:
+        choices = "\n".join(f"{chr(65 + i)}. {t}" for i, t in enumerate(r["choices"]["text"]))
+        f.write(json.dumps({"prompt": r["question"] + "\n" + choices + "\nAnswer with the letter."}) + "\n")
+
+plan = [1] * L
+plan[4], plan[5], plan[12], plan[20] = 0, 0, 2, 0
+known = os.path.join(work, "known.safetensors")
+write_routers(known, plan)
+
+# 1. Forced to execute: the unrouted answers, token for token.
+unrouted = generate([])
+forced = generate(["--routers", known, "--router-p", "0.5"])
+check([a["ids"] for a in forced] == [a["ids"] for a in unrouted], "routers forced to execute (p = 0.5) give the "
+      "unrouted tokens exactly")
+check(all(a["plan"] == ",".join(["1"] * L) for a in forced), "... and the all-execute plan")
+
+# 2. Decisions known by construction, frozen for decoding: the backbone on that plan gives the same tokens.
+routed = generate(["--routers", known])
+text_plan = ",".join(map(str, plan))
+check(all(a["plan"] == text_plan for a in routed), "the routers' decisions are the ones their biases pick",
+      routed[0]["plan"])
+direct = generate(["--plan", text_plan])
+check([a["ids"] for a in routed] == [a["ids"] for a in direct], "routed generation equals the backbone run on "
+      "the routed plan")
+check(all(a["layer_visits"] == sum(plan) * len(a["ids"]) for a in routed),
+      "layers are counted over every forward pass", [a["layer_visits"] for a in routed])
+rerouted = generate(["--routers", known, "--reroute-each-step"])
+check([a["ids"] for a in rerouted] == [a["ids"] for a in direct],
+      "re-routing at each step with input-independent routers keeps the same plan and tokens")
+ends = {p: generate(["--routers", known, "--router-p", str(p)])[0]["plan"] for p in (-1, 1)}
+check(ends[-1] == ",".join(["0"] * L) and ends[1] == ",".join(["2"] * L), "p = -1 skips every layer, p = 1 "
+      "repeats every layer", ends)
+
+# 3. Routers of another model are refused.
+other = os.path.join(work, "other.safetensors")
+write_routers(other, plan, metadata={"model_fingerprint": "0" * 64})
+r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", other], capture_output=True, text=True)
+check(r.returncode != 0 and "another model" in r.stderr, "routers with another model's fingerprint are refused",
+      r.stderr[-300:])
+short = os.path.join(work, "short.safetensors")
+write_routers(short, plan, layers=29)
+r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", short], capture_output=True, text=True)
+check(r.returncode != 0 and "model.routers.29" in r.stderr, "routers for fewer layers are refused, naming the "
+      "missing router", r.stderr[-300:])
+
+# 4. eval --routers: unrouted and routed on the same examples, the reports.
+out = os.path.join(work, "eval")
+r = subprocess.run([drllm, "eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task",
+                    "arc", "--limit", "6", "--routers", known, "--out", out], capture_output=True, text=True,
+                   timeout=600)
+check(r.returncode == 0, "eval --routers runs", r.stderr[-500:])
+report = json.load(open(os.path.join(out, "report.json")))
+keys = {"accuracy", "layers_per_example", "layers_per_pass", "seconds", "tokens_per_second"}
+check(keys <= set(report["unrouted"]) and keys <= set(report["routed"]), "report.json has both objects", report)
+check(abs(report["routed"]["layers_per_pass"] - sum(plan)) < 1e-9 and report["unrouted"]["layers_per_pass"] == L,
+      "layers per pass: the routed plan's and all 30", (report["routed"]["layers_per_pass"], sum(plan)))
+svg = ET.parse(os.path.join(out, "routing.svg")).getroot()
+skip_bars = [e for e in svg.iter("{http://www.w3.org/2000/svg}rect") if e.get("fill") == "#d9534f" and
+             e.find("{http://www.w3.org/2000/svg}title") is not None]
+check(sorted(int(e.find("{http://www.w3.org/2000/svg}title").text.split()[1]) for e in skip_bars) == [4, 5, 20],
+      "routing.svg shows skips at layers 4, 5 and 20")
+check("| routed |" in open(os.path.join(out, "report.md")).read(), "report.md has the table")
+r = subprocess.run([drllm, "eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task",
+                    "arc", "--limit", "6", "--routers", known, "--router-p", "0.5", "--out", out + "-forced"],
+                   capture_output=True, text=True, timeout=600)
+forced_report = json.load(open(os.path.join(out + "-forced", "report.json")))
+a = [json.loads(l)["response"] for l in open(os.path.join(out + "-forced", "examples.jsonl"))]
+b = [json.loads(l)["response"] for l in open(os.path.join(out + "-forced", "examples-routed.jsonl"))]
+check(a == b and forced_report["routed"]["accuracy"] == forced_report["unrouted"]["accuracy"],
+      "eval with routers forced to execute: the unrouted answers and score")
+checks.finish()

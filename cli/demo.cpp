@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/eval_report.h"
@@ -104,6 +105,9 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   }
   const std::string routers = out + "/routers.safetensors";
   run_command({"export-routers", out + "/train", routers}, common);
+  // The other ranks sleep meanwhile: the evaluations may use every core of the node.
+  CommonOptions eval_common = common;
+  if (eval_common.threads == 0) eval_common.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   struct Set {
     std::string name, task, file;
     size_t limit;
@@ -120,7 +124,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
       say("unrouted vs routed: " + std::to_string(s.limit) + " examples of " + s.file);
       run_command({"eval", "--model", o.model, "--data", data + "/" + s.file, "--task", s.task, "--limit",
                    std::to_string(s.limit), "--routers", routers, "--out", dir},
-                  common);
+                  eval_common);
     }
     reports[s.name] = read_json(dir + "/report.json");
     reports[s.name]["domain"] = s.domain;
@@ -135,7 +139,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
       run_command({"eval", "--model", o.model, "--data", data + "/arc_challenge_test.jsonl", "--task", "arc",
                    "--limit", std::to_string(o.sweep), "--routers", routers, "--router-p", std::to_string(p),
                    "--out", dir},
-                  common);
+                  eval_common);
     }
     sweep.emplace_back(p, read_json(dir + "/report.json")["routed"]);
   }

@@ -276,7 +276,9 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
                     {"layers_per_pass", evaluator.forward_passes() ? double(evaluator.layer_visits()) / evaluator.forward_passes() : 0.0},
                     {"seconds", pass.seconds},
                     {"tokens_per_second", pass.seconds > 0 ? evaluator.generated_tokens() / pass.seconds : 0.0}};
-    if (routed) pass.summary["router_seconds"] = evaluator.router_seconds();
+    // The routing prefill of each example (the routers and the backbone up to the decisions), which routed
+    // evaluation runs before evaluating along the chosen plan.
+    if (routed) pass.summary["routing_prefill_seconds"] = evaluator.router_seconds();
     pass.summary.update(evaluator.extra_metrics());
     return pass;
   };

@@ -30,7 +30,8 @@ shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 checks = Checklist()
 check = checks.check
-env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1",
+           OMPI_MCA_btl_vader_single_copy_mechanism="none")  # containers may forbid cross-memory attach
 data = os.path.join(assets, "data", "arc_challenge_train.jsonl")
 N = 6
 

@@ -130,6 +130,40 @@ if all(r.returncode == 0 for r in (r1, r2, r3)):
 else:
     check(False, "the resume runs on CUDA", (r1.stderr + r2.stderr + r3.stderr)[-500:])
 
+# 5. Routed generation on CUDA: routers whose decisions are known by construction (zero linear2 weights, biases
+# that pick skip / execute / repeat) give the same tokens as the backbone on that plan; forced to execute (p = 0.5)
+# they give the unrouted tokens.
+from safetensors.torch import save_file  # noqa: E402
+
+folder = os.path.join(fixtures, "llama_rope3_fp32")
+config = json.load(open(os.path.join(folder, "config.json")))
+layers, width = config["num_hidden_layers"], config["hidden_size"]
+plan = [1] * layers
+plan[1], plan[layers - 1] = 0, 2
+tensors = {}
+for l in range(layers):
+    p = f"model.routers.{l}."
+    tensors[p + "linear1.weight"] = torch.randn(128, width) * 0.05
+    tensors[p + "linear1.bias"] = torch.zeros(128)
+    tensors[p + "linear2.weight"] = torch.zeros(3, 128)
+    tensors[p + "linear2.bias"] = torch.nn.functional.one_hot(torch.tensor(plan[l]), 3).float() * 4
+routers_file = os.path.join(scratch, "routers.safetensors")
+save_file(tensors, routers_file)
+prompt = " ".join(map(str, json.load(open(os.path.join(folder, "reference.json")))["generate"]["prompt"]))
+
+
+def tokens(extra):
+    r, _ = run([drllm, "generate", "--model", folder, "--prompt-ids", prompt, "--max-new-tokens", "12", "--no-eos-stop",
+                "--device", "cuda", "--dtype", "float32", *extra])
+    return r.stdout.split() if r.returncode == 0 else ["error: " + r.stderr[-200:]]
+
+
+routed_tokens, direct_tokens = tokens(["--routers", routers_file]), tokens(["--plan", ",".join(map(str, plan))])
+check(routed_tokens == direct_tokens and len(routed_tokens) == 12, "routed generation on CUDA equals the backbone on "
+      "the routed plan", f"{routed_tokens[:4]} vs {direct_tokens[:4]}")
+check(tokens(["--routers", routers_file, "--router-p", "0.5"]) == tokens([]),
+      "routers forced to execute on CUDA give the unrouted tokens")
+
 results["failures"] = failures
 json.dump(results, open(os.path.join(out, "gpu-results.json"), "w"), indent=2)
 print(json.dumps({k: v for k, v in results.items() if k != "answers"}, indent=2))

@@ -2,15 +2,14 @@
 //   1. label search on slices of ARC-Challenge train and GSM8K train (router features saved)   [all ranks]
 //   2. router training on both label sets                                                    [all ranks]
 //   3. routers exported; unrouted vs routed on slices of ARC-Challenge test and GSM8K test (in domain) and
-//      PIQA and OpenBookQA (out of domain, log-likelihood), and a sweep of the knob p on ARC   [rank 0]
-//   4. OUT/report.md and OUT/report.json, with the routing patterns and the p sweep as SVG
+//      PIQA and OpenBookQA (out of domain, log-likelihood), and a sweep of the knob p on ARC  [all ranks]
+//   4. OUT/report.md and OUT/report.json, with the routing patterns and the p sweep as SVG    [rank 0]
 // Everything lands in OUT (runs/demo); rerunning resumes the search and the training and reuses finished
 // evaluations. Run it alone or as `mpirun -np 2 drllm demo`.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/eval_report.h"
@@ -98,16 +97,10 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
                "--warmup", "20", "--holdout-every", "5"},
               common);
 
-  // 3-4. Evaluation and reports: rank 0 alone (the others wait without spinning).
-  if (!runtime.is_root()) {
-    runtime.idle_barrier();
-    return;
-  }
+  // 3. Evaluation, spread over the ranks like the search; 4. the reports, on rank 0.
   const std::string routers = out + "/routers.safetensors";
-  run_command({"export-routers", out + "/train", routers}, common);
-  // The other ranks sleep meanwhile: the evaluations may use every core of the node.
-  CommonOptions eval_common = common;
-  if (eval_common.threads == 0) eval_common.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (runtime.is_root()) run_command({"export-routers", out + "/train", routers}, common);
+  runtime.idle_barrier();
   struct Set {
     std::string name, task, file;
     size_t limit;
@@ -120,11 +113,12 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   json reports = json::object();
   for (const Set& s : sets) {
     const std::string dir = out + "/eval-" + s.name;
+    // Every rank sees the same folder, so all agree on what to rerun.
     if (!fs::exists(dir + "/report.json") || read_json(dir + "/report.json").value("routers", "") != routers) {
       say("unrouted vs routed: " + std::to_string(s.limit) + " examples of " + s.file);
       run_command({"eval", "--model", o.model, "--data", data + "/" + s.file, "--task", s.task, "--limit",
                    std::to_string(s.limit), "--routers", routers, "--out", dir},
-                  eval_common);
+                  common);
     }
     reports[s.name] = read_json(dir + "/report.json");
     reports[s.name]["domain"] = s.domain;
@@ -139,10 +133,11 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
       run_command({"eval", "--model", o.model, "--data", data + "/arc_challenge_test.jsonl", "--task", "arc",
                    "--limit", std::to_string(o.sweep), "--routers", routers, "--router-p", std::to_string(p),
                    "--out", dir},
-                  eval_common);
+                  common);
     }
     sweep.emplace_back(p, read_json(dir + "/report.json")["routed"]);
   }
+  if (!runtime.is_root()) return;
   json sweep_unrouted = read_json(out + "/sweep-p-0.50/report.json")["unrouted"];
   write_file_atomically(out + "/sweep.svg", [&](std::ostream& f) { f << sweep_svg(sweep, sweep_unrouted); });
 
@@ -173,7 +168,6 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
     f << json{{"sets", reports}, {"sweep", sweep_json}}.dump(2) << "\n";
   });
   std::cout << md.str();
-  runtime.idle_barrier();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 //                exact match
 //   arc-ll, piqa, openbookqa, mmlu   lm-evaluation-harness log-likelihood multiple choice: acc and acc_norm
 // Writes OUT/report.json and OUT/examples.jsonl; prints a progress line and the summary.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include "cli/model_resources.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/strings.h"
+#include "dist/runtime.h"
 #include "data/dataset.h"
 #include "data/grading.h"
 #include "data/lm_eval.h"
@@ -103,11 +106,6 @@ class Evaluator {
   double router_seconds() const { return router_seconds_; }
   int64_t generated_tokens() const { return generated_tokens_; }
   int64_t layer_visits() const { return layer_visits_; }
-  nlohmann::json extra_metrics() const {
-    if (o_.task == "gsm8k") return {{"flexible_extract", count_ ? double(flexible_) / count_ : 0.0}};
-    if (o_.task != "arc" && o_.task != "math") return {{"acc_norm", count_ ? double(acc_norm_) / count_ : 0.0}};
-    return nlohmann::json::object();
-  }
   bool instruct() const { return instruct_; }
   const model::LayerPlan& plan() const { return plan_; }
 
@@ -169,8 +167,6 @@ class Evaluator {
     std::string response = data::cut_at_stop_strings(decode(generate(text, max_new, 0, false, stops)), stops);
     bool strict = data::gsm8k_exact_match(data::gsm8k_strict_match(response), ex.solution);
     bool flexible = data::gsm8k_exact_match(data::gsm8k_flexible_extract(response), ex.solution);
-    ++count_;
-    flexible_ += flexible;
     return {{"id", ex.id}, {"response", response}, {"gold", ex.answer}, {"correct", strict}, {"flexible", flexible}};
   }
 
@@ -192,8 +188,6 @@ class Evaluator {
       layer_visits_ += plan_.executed();
     }
     data::MultipleChoiceScore s = data::score_multiple_choice(lls, choices, ex.gold_index);
-    ++count_;
-    acc_norm_ += s.acc_norm;
     return {{"id", ex.id}, {"log_likelihoods", lls}, {"gold", ex.gold_index}, {"correct", s.acc},
             {"acc_norm", s.acc_norm}};
   }
@@ -223,10 +217,10 @@ class Evaluator {
   bool routed_ = false;
   std::optional<model::RouterBank> routers_;
   model::LayerPlan fixed_plan_ = plan_;
-  size_t count_ = 0, flexible_ = 0, acc_norm_ = 0;
 };
 
 void run_eval(const EvalOptions& o, const CommonOptions& common) {
+  dist::Runtime runtime;
   int threads = configure_threads(common.threads);
   data::ReadOptions read;
   read.format = data::parse_dataset_format(o.format.empty() ? default_format(o.task) : o.format);
@@ -247,54 +241,85 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
     evaluator.load_shots(o.fewshot_data);
   }
   if (!o.routers.empty()) evaluator.load_routers(o.routers);
-  std::filesystem::create_directories(o.out);
-  std::cerr << "eval " << o.task << " on " << examples.size() << " examples of " << o.data << " with " << o.model
+  if (runtime.is_root()) std::filesystem::create_directories(o.out);
+  if (runtime.is_root())
+    std::cerr << "eval " << o.task << " on " << examples.size() << " examples of " << o.data << " with " << o.model
             << (evaluator.instruct() ? " (instruct)" : " (base)") << ", " << threads << " threads"
+            << (runtime.size() > 1 ? cat(" x ", runtime.size(), " ranks") : std::string())
             << (o.routers.empty() ? "" : ", unrouted then routed by " + o.routers) << "\n";
 
-  // One pass over the examples, unrouted or routed.
+  // One pass over the examples, unrouted or routed. Across ranks, rank r takes examples r, r + n, ... and rank 0
+  // gathers the records (in example order) and the counts.
+  const size_t n = examples.size(), rank = static_cast<size_t>(runtime.rank()), ranks = static_cast<size_t>(runtime.size());
   auto run_pass = [&](bool routed) {
     EvalPass pass;
     evaluator.reset_counts();
     auto t0 = Clock::now();
-    size_t correct = 0;
-    for (size_t i = 0; i < examples.size(); ++i) {
+    size_t correct = 0, done = 0;
+    std::string mine;
+    for (size_t i = rank; i < n; i += ranks) {
       nlohmann::json record = evaluator.run(examples[i], routed);
+      record["index"] = i;
       correct += record["correct"].get<bool>();
-      if (routed) pass.plans.push_back(model::LayerPlan::parse(record["plan"].get<std::string>()));
-      pass.records += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      ++done;
+      mine += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       double s = std::chrono::duration<double>(Clock::now() - t0).count();
-      if ((i + 1) % 10 == 0 || i + 1 == examples.size())
-        std::cerr << "  " << (routed ? "routed   " : (o.routers.empty() ? "" : "unrouted ")) << i + 1 << "/"
-                  << examples.size() << "  accuracy " << double(correct) / (i + 1) << "  " << s / (i + 1)
-                  << " s/example, ETA " << s / (i + 1) * (examples.size() - i - 1) << " s\n";
+      if (runtime.is_root() && (done % 10 == 0 || i + ranks >= n))
+        std::cerr << "  " << (routed ? "routed   " : (o.routers.empty() ? "" : "unrouted ")) << std::min(n, done * ranks)
+                  << "/" << n << "  accuracy " << double(correct) / done << "  " << s / (done * ranks)
+                  << " s/example, ETA " << s / done * (static_cast<double>(n) / ranks - done) << " s\n";
     }
-    pass.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double n = static_cast<double>(examples.size());
-    pass.summary = {{"accuracy", correct / n},
-                    {"layers_per_example", evaluator.layer_visits() / n},
-                    {"layers_per_pass", evaluator.forward_passes() ? double(evaluator.layer_visits()) / evaluator.forward_passes() : 0.0},
+    pass.seconds = runtime.max(std::chrono::duration<double>(Clock::now() - t0).count());
+    const double visits = static_cast<double>(runtime.sum(evaluator.layer_visits()));
+    const double passes = static_cast<double>(runtime.sum(evaluator.forward_passes()));
+    const double tokens = static_cast<double>(runtime.sum(evaluator.generated_tokens()));
+    const double routing = runtime.sum(evaluator.router_seconds());
+    std::vector<std::string> parts = runtime.gather_to_root(mine);
+    if (!runtime.is_root()) return pass;
+    std::vector<nlohmann::json> records;
+    for (const std::string& part : parts)
+      for (const std::string& line : split_string(part, "\n"))
+        if (!line.empty()) records.push_back(nlohmann::json::parse(line));
+    std::sort(records.begin(), records.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+      return a["index"].get<size_t>() < b["index"].get<size_t>();
+    });
+    double right = 0, flexible = 0, acc_norm = 0;
+    for (const nlohmann::json& r : records) {
+      right += r["correct"].get<bool>();
+      flexible += r.value("flexible", false);
+      acc_norm += r.value("acc_norm", false);
+      if (routed) pass.plans.push_back(model::LayerPlan::parse(r["plan"].get<std::string>()));
+      pass.records += r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+    const double count = static_cast<double>(n);
+    pass.summary = {{"accuracy", right / count},
+                    {"layers_per_example", visits / count},
+                    {"layers_per_pass", passes > 0 ? visits / passes : 0.0},
                     {"seconds", pass.seconds},
-                    {"tokens_per_second", pass.seconds > 0 ? evaluator.generated_tokens() / pass.seconds : 0.0}};
+                    {"tokens_per_second", pass.seconds > 0 ? tokens / pass.seconds : 0.0}};
+    if (o.task == "gsm8k") pass.summary["flexible_extract"] = flexible / count;
+    if (o.task != "arc" && o.task != "math" && o.task != "gsm8k") pass.summary["acc_norm"] = acc_norm / count;
     // The routing prefill of each example (the routers and the backbone up to the decisions), which routed
     // evaluation runs before evaluating along the chosen plan.
-    if (routed) pass.summary["routing_prefill_seconds"] = evaluator.router_seconds();
-    pass.summary.update(evaluator.extra_metrics());
+    if (routed) pass.summary["routing_prefill_seconds"] = routing;
     return pass;
   };
 
   EvalPass unrouted = run_pass(false);
+  EvalPass routed;
+  if (!o.routers.empty()) routed = run_pass(true);
+  if (!runtime.is_root()) return;
   nlohmann::json report = {{"task", o.task},
                            {"data", o.data},
                            {"model", o.model},
                            {"examples", examples.size()},
+                           {"ranks", runtime.size()},
                            {"skipped_rows", loaded.skipped}};
   if (o.routers.empty()) {
     report["plan"] = evaluator.plan().to_string();
     report.update(unrouted.summary);
     write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
   } else {
-    EvalPass routed = run_pass(true);
     report["routers"] = o.routers;
     report["router_p"] = o.routing.p;
     report["unrouted"] = unrouted.summary;

@@ -102,6 +102,45 @@ int64_t Runtime::sum(int64_t value) const {
   return total;
 }
 
+double Runtime::sum(double value) const {
+  if (!uses_mpi_) return value;
+  double total = 0;
+  check_mpi(MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+  return total;
+}
+
+double Runtime::max(double value) const {
+  if (!uses_mpi_) return value;
+  double top = 0;
+  check_mpi(MPI_Allreduce(&value, &top, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+  return top;
+}
+
+std::vector<std::string> Runtime::gather_to_root(const std::string& text) const {
+  if (!uses_mpi_) return {text};
+  int length = static_cast<int>(text.size());
+  std::vector<int> lengths(static_cast<size_t>(size_)), offsets(static_cast<size_t>(size_));
+  check_mpi(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Gather");
+  std::string all;
+  if (rank_ == 0) {
+    int total = 0;
+    for (int r = 0; r < size_; ++r) {
+      offsets[static_cast<size_t>(r)] = total;
+      total += lengths[static_cast<size_t>(r)];
+    }
+    all.resize(static_cast<size_t>(total));
+  }
+  check_mpi(MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
+                        MPI_COMM_WORLD),
+            "MPI_Gatherv");
+  std::vector<std::string> out;
+  if (rank_ == 0)
+    for (int r = 0; r < size_; ++r)
+      out.push_back(all.substr(static_cast<size_t>(offsets[static_cast<size_t>(r)]),
+                               static_cast<size_t>(lengths[static_cast<size_t>(r)])));
+  return out;
+}
+
 namespace {
 bool parallel_job_running(int* rank, int* size) {
   int initialized = 0, finalized = 0;

@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
 namespace drllm::dist {
 
@@ -37,6 +38,10 @@ class Runtime {
   bool any(bool flag) const;
   // The sum over ranks, on every rank (a collective).
   int64_t sum(int64_t value) const;
+  double sum(double value) const;
+  double max(double value) const;
+  // Every rank's text, in rank order, on rank 0 (elsewhere: empty). A collective.
+  std::vector<std::string> gather_to_root(const std::string& text) const;
   // "[rank 1/2] " in a parallel job, "" alone: the prefix of every message a rank prints.
   std::string prefix() const;
 

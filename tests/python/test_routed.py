@@ -125,4 +125,19 @@ a = [json.loads(l)["response"] for l in open(os.path.join(out + "-forced", "exam
 b = [json.loads(l)["response"] for l in open(os.path.join(out + "-forced", "examples-routed.jsonl"))]
 check(a == b and forced_report["routed"]["accuracy"] == forced_report["unrouted"]["accuracy"],
       "eval with routers forced to execute: the unrouted answers and score")
+# 5. eval across ranks (mpirun -np 2, one thread each) gives the single process's records (one thread), byte for
+# byte, in example order.
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_vader_single_copy_mechanism="none")
+common = ["eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task", "arc", "--limit", "5",
+          "--routers", known]
+r1 = subprocess.run([drllm, "--threads", "1", *common, "--out", out + "-one"], capture_output=True, text=True,
+                    timeout=600, env=env)
+r2 = subprocess.run(["mpirun", "-np", "2", drllm, *common, "--out", out + "-two"], capture_output=True, text=True,
+                    timeout=600, env=env)
+check(r1.returncode == 0 and r2.returncode == 0, "eval runs alone and on 2 ranks", (r1.stderr + r2.stderr)[-600:])
+same = all(open(os.path.join(out + "-one", f), "rb").read() == open(os.path.join(out + "-two", f), "rb").read()
+           for f in ("examples.jsonl", "examples-routed.jsonl"))
+check(same, "eval on 2 ranks gives the single process's records")
+check(json.load(open(os.path.join(out + "-two", "report.json")))["ranks"] == 2, "the report says 2 ranks")
 checks.finish()

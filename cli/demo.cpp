@@ -120,6 +120,8 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
                    std::to_string(s.limit), "--routers", routers, "--out", dir},
                   common);
     }
+    runtime.idle_barrier();  // rank 0 has written the report: every rank decides the next step on the same files
+    if (!runtime.is_root()) continue;
     reports[s.name] = read_json(dir + "/report.json");
     reports[s.name]["domain"] = s.domain;
   }
@@ -135,7 +137,8 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
                    "--out", dir},
                   common);
     }
-    sweep.emplace_back(p, read_json(dir + "/report.json")["routed"]);
+    runtime.idle_barrier();
+    if (runtime.is_root()) sweep.emplace_back(p, read_json(dir + "/report.json")["routed"]);
   }
   if (!runtime.is_root()) return;
   json sweep_unrouted = read_json(out + "/sweep-p-0.50/report.json")["unrouted"];

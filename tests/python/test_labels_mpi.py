@@ -125,9 +125,15 @@ for moment in [rng.uniform(2.0, 9.0) for _ in range(3)]:
 # 4. SIGUSR1 (Slurm's preemption signal; mpirun forwards it): every rank commits and exits 0; the rerun finishes.
 out = os.path.join(work, "preempted")
 p = subprocess.Popen(mpirun(2) + command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-time.sleep(5)
+seen = []
+for line in p.stderr:  # rank 0 says "... to go" once every rank is up (and has its signal handler)
+    seen.append(line)
+    if " to go" in line:
+        break
+time.sleep(3)
 p.send_signal(signal.SIGUSR1)
 _, err = p.communicate(timeout=300)
+err = "".join(seen) + err
 check(p.returncode == 0, "SIGUSR1: the job exits 0", err[-2000:])
 partial = rows_of(out)
 check(all(reference[i] == partial[i] for i in partial), "what was committed before the stop is right")

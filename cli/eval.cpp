@@ -89,12 +89,11 @@ class Evaluator {
   // routers choose the example's plan from its prompt (decided at prefill, frozen for decoding).
   nlohmann::json run(const data::Example& ex, bool routed = false) {
     routed_ = routed;
-    if (!routed) plan_ = fixed_plan_;
     nlohmann::json record;
     if (o_.task == "arc" || o_.task == "math") record = drllm_task(ex);
     else if (o_.task == "gsm8k") record = gsm8k(ex);
     else record = multiple_choice(ex);
-    if (routed) record["plan"] = plan_.to_string();
+    if (routed) record["plan"] = used_plan_.to_string();
     return record;
   }
 
@@ -135,8 +134,15 @@ class Evaluator {
         return false;
       };
     std::vector<int64_t> prompt(ids.begin(), ids.end());
-    choose_plan(prompt);
-    model::Generation out = model::generate_greedy(backbone_, prompt, plan_, g);
+    model::Generation out;
+    if (routed_) {
+      model::RoutedGeneration r = model::generate_routed(backbone_, *routers_, prompt, g, o_.routing);
+      out = std::move(r.generation);
+      used_plan_ = r.plan;
+      router_seconds_ += r.router_seconds;
+    } else {
+      out = model::generate_greedy(backbone_, prompt, plan_, g);
+    }
     generated_tokens_ += static_cast<int64_t>(out.tokens.size());
     forward_passes_ += static_cast<int64_t>(out.tokens.size());
     layer_visits_ += out.layer_visits;
@@ -151,8 +157,9 @@ class Evaluator {
   nlohmann::json drllm_task(const data::Example& ex) {
     search::SearchExample example =
         search::prepare_example(ex, *prompt_, chat_ ? &*chat_ : nullptr, tokenizer_, o_.task == "arc");
-    choose_plan(example.prompt_ids);
-    search::PlanEvaluator::Outcome r = drllm_evaluator_->evaluate(example, plan_);
+    search::PlanEvaluator::Outcome r =
+        routed_ ? drllm_evaluator_->evaluate_routed(example, *routers_, o_.routing, used_plan_, router_seconds_)
+                : drllm_evaluator_->evaluate(example, plan_);
     generated_tokens_ += r.new_tokens;
     forward_passes_ += r.new_tokens;
     layer_visits_ += r.layer_visits;
@@ -175,32 +182,24 @@ class Evaluator {
     std::string context = data::lm_eval_context(task, ex);
     std::vector<std::string> choices = data::lm_eval_choices(task, ex);
     std::vector<double> lls;
-    if (routed_) {  // one plan per question, from its context
+    const model::LayerPlan* plan = &plan_;
+    if (routed_) {  // one plan per question, from a routing prefill of its context (scoring does not generate)
       data::LoglikelihoodRequest r = data::encode_pair(tokenizer_, context, " " + choices.front(), false);
-      choose_plan(std::vector<int64_t>(r.context.begin(), r.context.end()));
+      used_plan_ = model::route_prompt(backbone_, *routers_, std::vector<int64_t>(r.context.begin(), r.context.end()),
+                                       o_.routing, model::RepeatKv::Shared, &router_seconds_);
+      plan = &used_plan_;
     }
     for (const std::string& choice : choices) {
       data::LoglikelihoodRequest r = data::encode_pair(tokenizer_, context, " " + choice, false);
       ++forward_passes_;
       lls.push_back(model::score_continuation(backbone_, std::vector<int64_t>(r.context.begin(), r.context.end()),
-                                              std::vector<int64_t>(r.continuation.begin(), r.continuation.end()), plan_)
+                                              std::vector<int64_t>(r.continuation.begin(), r.continuation.end()), *plan)
                         .log_likelihood);
-      layer_visits_ += plan_.executed();
+      layer_visits_ += plan->executed();
     }
     data::MultipleChoiceScore s = data::score_multiple_choice(lls, choices, ex.gold_index);
     return {{"id", ex.id}, {"log_likelihoods", lls}, {"gold", ex.gold_index}, {"correct", s.acc},
             {"acc_norm", s.acc_norm}};
-  }
-
-  // Routed: the routers' plan for this prompt; unrouted: the fixed plan (--plan, or every layer).
-  void choose_plan(const std::vector<int64_t>& prompt) {
-    if (!routed_) {
-      plan_ = fixed_plan_;
-      return;
-    }
-    auto t0 = Clock::now();
-    plan_ = model::route_prompt(backbone_, *routers_, prompt, o_.routing);
-    router_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
   }
 
   const EvalOptions& o_;
@@ -216,7 +215,7 @@ class Evaluator {
   double router_seconds_ = 0;
   bool routed_ = false;
   std::optional<model::RouterBank> routers_;
-  model::LayerPlan fixed_plan_ = plan_;
+  model::LayerPlan used_plan_;  // routed: the plan the routers chose for the last example
 };
 
 void run_eval(const EvalOptions& o, const CommonOptions& common) {
@@ -299,9 +298,7 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
                     {"tokens_per_second", pass.seconds > 0 ? tokens / pass.seconds : 0.0}};
     if (o.task == "gsm8k") pass.summary["flexible_extract"] = flexible / count;
     if (o.task != "arc" && o.task != "math" && o.task != "gsm8k") pass.summary["acc_norm"] = acc_norm / count;
-    // The routing prefill of each example (the routers and the backbone up to the decisions), which routed
-    // evaluation runs before evaluating along the chosen plan.
-    if (routed) pass.summary["routing_prefill_seconds"] = routing;
+    if (routed) pass.summary["router_seconds"] = routing;  // the routers' own time
     return pass;
   };
 

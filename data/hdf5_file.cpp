@@ -169,12 +169,7 @@ void File::write_strings(const std::string& name, const std::vector<std::string>
   texts.reserve(values.size());
   for (const std::string& v : values) texts.push_back(v.c_str());
   Handle type = vlen_string_type();
-  hsize_t n = values.size();
-  Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-  Handle d(H5Dcreate2(handle_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-           H5Dclose);
-  if (d.get() < 0 || H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, texts.data()) < 0)
-    fail(cat("cannot write dataset '", name, "' (disk full?)"));
+  write_array(name, type.get(), {values.size()}, texts.data());
 }
 
 std::vector<std::string> File::read_strings(const std::string& name) const {
@@ -197,12 +192,7 @@ std::vector<std::string> File::read_strings(const std::string& name) const {
 
 void File::write_vlen(const std::string& name, hid_t element, const std::vector<hvl_t>& rows) {
   Handle type(H5Tvlen_create(element), H5Tclose);
-  hsize_t n = rows.size();
-  Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-  Handle d(H5Dcreate2(handle_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-           H5Dclose);
-  if (d.get() < 0 || H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0)
-    fail(cat("cannot write dataset '", name, "' (disk full?)"));
+  write_array(name, type.get(), {rows.size()}, rows.data());
 }
 
 std::vector<hvl_t> File::read_vlen(const std::string& name, hid_t element, Handle& memtype, Handle& space) const {

@@ -88,13 +88,6 @@ void Runtime::idle_barrier() const {
   }
 }
 
-bool Runtime::any(bool flag) const {
-  if (!uses_mpi_) return flag;
-  int local = flag ? 1 : 0, global = 0;
-  check_mpi(MPI_Allreduce(&local, &global, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
-  return global != 0;
-}
-
 int64_t Runtime::sum(int64_t value) const {
   if (!uses_mpi_) return value;
   int64_t total = 0;

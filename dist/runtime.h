@@ -34,8 +34,6 @@ class Runtime {
   // A barrier that sleeps while it waits (a blocking MPI barrier spins a core): for ranks that idle while rank 0
   // works alone.
   void idle_barrier() const;
-  // True on every rank when it is true on any (a collective: every rank must call it).
-  bool any(bool flag) const;
   // The sum over ranks, on every rank (a collective).
   int64_t sum(int64_t value) const;
   double sum(double value) const;

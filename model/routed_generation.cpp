@@ -30,9 +30,7 @@ struct Router {
   void operator()(int64_t layer, int pass, const at::Tensor& hidden) {
     if (!active || pass != 0) return;
     auto t0 = Clock::now();
-    at::Tensor means = window_means(hidden)[0];  // [W, D] fp32
-    at::Tensor h = at::gelu(at::matmul(means, routers.w1[layer].t()) + routers.b1[layer], "tanh");
-    at::Tensor logits = (at::matmul(h, routers.w2[layer].t()) + routers.b2[layer]).mean(0);
+    at::Tensor logits = routers.layer_logits(layer, window_means(hidden)[0]);
     counts[static_cast<size_t>(layer)] = static_cast<uint8_t>(route_decision(logits, routing.p));
     seconds += std::chrono::duration<double>(Clock::now() - t0).count();
   }
@@ -78,8 +76,7 @@ RoutedGeneration generate_routed(Backbone& backbone, const RouterBank& routers, 
     router(layer, pass, hidden);
   };
   RoutedGeneration out;
-  GenerationOptions g = options;
-  out.generation = generate_greedy(backbone, prompt, plan, g, observe);
+  out.generation = generate_greedy(backbone, prompt, plan, options, observe);
   out.plan = plan;
   out.forward_passes = calls;
   out.router_seconds = router.seconds;
@@ -87,13 +84,14 @@ RoutedGeneration generate_routed(Backbone& backbone, const RouterBank& routers, 
 }
 
 LayerPlan route_prompt(Backbone& backbone, const RouterBank& routers, const std::vector<int64_t>& prompt,
-                       const RoutingOptions& routing, RepeatKv repeat_kv) {
+                       const RoutingOptions& routing, RepeatKv repeat_kv, double* router_seconds) {
   check_fits(routers, backbone);
   LayerPlan plan = LayerPlan::all_execute(backbone.config().num_layers);
   Router router{routers, routing, plan.mutable_counts()};
   LayerObserver observe = [&](int64_t layer, int pass, const at::Tensor& hidden) { router(layer, pass, hidden); };
   KvCache cache = backbone.new_cache(repeat_kv, static_cast<int64_t>(prompt.size()));
   backbone.prefill(at::tensor(prompt, at::kLong).unsqueeze(0), plan, cache, observe);
+  if (router_seconds) *router_seconds += router.seconds;
   return plan;
 }
 

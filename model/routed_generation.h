@@ -35,9 +35,11 @@ struct RoutedGeneration {
 RoutedGeneration generate_routed(Backbone& backbone, const RouterBank& routers, const std::vector<int64_t>& prompt,
                                  const GenerationOptions& options, const RoutingOptions& routing = {});
 
-// Only the routing: the plan the routers choose for this prompt (one prefill, no generation).
+// Only the routing: the plan the routers choose for this prompt (one prefill, no generation), for callers that
+// do not generate (log-likelihood scoring). Adds the routers' own time to *router_seconds when given.
 LayerPlan route_prompt(Backbone& backbone, const RouterBank& routers, const std::vector<int64_t>& prompt,
-                       const RoutingOptions& routing = {}, RepeatKv repeat_kv = RepeatKv::Shared);
+                       const RoutingOptions& routing = {}, RepeatKv repeat_kv = RepeatKv::Shared,
+                       double* router_seconds = nullptr);
 
 // Loads exported routers (drllm export-routers / the official names) and checks them against the backbone: the
 // fingerprint in the file's metadata (when present) and the shapes. Throws naming what differs.

@@ -36,6 +36,11 @@ at::Tensor RouterBank::forward(const at::Tensor& inputs, const at::Tensor& windo
   return (logits * m).sum(2) / mask.sum(1).view({-1, 1, 1});
 }
 
+at::Tensor RouterBank::layer_logits(int64_t layer, const at::Tensor& window_means) const {
+  at::Tensor h = at::gelu(at::matmul(window_means, w1[layer].t()) + b1[layer], "tanh");
+  return (at::matmul(h, w2[layer].t()) + b2[layer]).mean(0);
+}
+
 std::vector<std::pair<std::string, at::Tensor>> RouterBank::named_tensors() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (int64_t l = 0; l < num_layers(); ++l) {

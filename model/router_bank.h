@@ -30,6 +30,9 @@ struct RouterBank {
   // inputs [B, L, W, d] window means (windows past `windows[b]` ignored), windows [B] int64
   // -> logits [B, L, 3] averaged over each example's windows.
   at::Tensor forward(const at::Tensor& inputs, const at::Tensor& windows) const;
+  // One router at inference: window means [W, d] of the hidden state entering `layer` -> logits [3], averaged
+  // over the windows (the same function as forward(), for one layer and one sequence).
+  at::Tensor layer_logits(int64_t layer, const at::Tensor& window_means) const;
 
   // The official names, one (name, tensor) per router and parameter, on the CPU.
   std::vector<std::pair<std::string, at::Tensor>> named_tensors() const;

@@ -43,7 +43,19 @@ PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, con
       cache_.begin_call(plan, generated);
       return &cache_;
     };
-  model::Generation g = model::generate_greedy(backbone_, example.prompt_ids, plan, options);
+  return grade(example, model::generate_greedy(backbone_, example.prompt_ids, plan, options));
+}
+
+PlanEvaluator::Outcome PlanEvaluator::evaluate_routed(const SearchExample& example, const model::RouterBank& routers,
+                                                      const model::RoutingOptions& routing, model::LayerPlan& chosen,
+                                                      double& router_seconds) {
+  model::RoutedGeneration r = model::generate_routed(backbone_, routers, example.prompt_ids, generation_, routing);
+  chosen = r.plan;
+  router_seconds += r.router_seconds;
+  return grade(example, r.generation);
+}
+
+PlanEvaluator::Outcome PlanEvaluator::grade(const SearchExample& example, const model::Generation& g) {
   ++evaluations_;
   Outcome out;
   out.new_tokens = static_cast<int64_t>(g.tokens.size());

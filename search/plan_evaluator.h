@@ -11,6 +11,7 @@
 
 #include "model/backbone.h"
 #include "model/generate.h"
+#include "model/routed_generation.h"
 #include "search/prefix_cache.h"
 
 namespace drllm::data {
@@ -59,6 +60,10 @@ class PlanEvaluator {
     int64_t layer_visits = 0;  // layer visits summed over the forward passes (the paper's count)
   };
   Outcome evaluate(const SearchExample& example, const model::LayerPlan& plan);
+  // The same reward with the routers choosing the plan at the generation's prefill (frozen for decoding, unless
+  // routing says otherwise): `chosen` receives the plan, `router_seconds` grows by the routers' own time.
+  Outcome evaluate_routed(const SearchExample& example, const model::RouterBank& routers,
+                          const model::RoutingOptions& routing, model::LayerPlan& chosen, double& router_seconds);
 
   // Layer visits computed so far (with the cache, fewer than the plans' visits).
   int64_t layer_forwards() const { return backbone_.computed_layer_visits() - forwards_at_start_; }
@@ -66,6 +71,8 @@ class PlanEvaluator {
   int64_t evaluations() const { return evaluations_; }
 
  private:
+  Outcome grade(const SearchExample& example, const model::Generation& generation);
+
   model::Backbone& backbone_;
   const data::Tokenizer& tokenizer_;
   model::GenerationOptions generation_;

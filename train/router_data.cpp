@@ -27,12 +27,13 @@ RouterData with_labels(const data::LabelSet& set, int64_t d) {
   RouterData data;
   data.inputs = at::zeros({N, L, data::kFeatureWindows, d}, at::kHalf);
   data.windows = at::zeros({N}, at::kLong);
-  data.labels = at::empty({N, L}, at::kLong);
-  for (int64_t i = 0; i < N; ++i) {
-    const data::LabelRow& r = set.rows[static_cast<size_t>(i)];
-    for (int64_t l = 0; l < L; ++l) data.labels[i][l] = static_cast<int64_t>(r.labels[static_cast<size_t>(l)]);
+  std::vector<int64_t> labels;
+  labels.reserve(static_cast<size_t>(N * L));
+  for (const data::LabelRow& r : set.rows) {
+    labels.insert(labels.end(), r.labels.begin(), r.labels.end());
     data.item_ids.push_back(r.item_id);
   }
+  data.labels = at::tensor(labels, at::kLong).view({N, L});
   return data;
 }
 

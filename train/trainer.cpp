@@ -195,6 +195,8 @@ TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm
     for (at::Tensor& p : params)
       flat_parts.push_back(p.grad().defined() ? p.grad().reshape(-1) : at::zeros({p.numel()}, p.options()));
     flat_parts.push_back(at::full({1}, local_loss, params[0].options()));
+    // A stop signal on any rank travels in the same collective, so that all ranks stop after this step.
+    flat_parts.push_back(at::full({1}, dist::stop_requested() ? 1.0 : 0.0, params[0].options()));
     at::Tensor flat = at::cat(flat_parts).contiguous();
     comm.allreduce_sum(flat);
     std::vector<at::Tensor> grads;
@@ -204,6 +206,7 @@ TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm
       offset += p.numel();
     }
     const double step_loss = flat[offset].item<double>();
+    const bool stop = flat[offset + 1].item<double>() > 0;
     if (s.step == 0 && root && !o.dump_first_gradients.empty()) {
       std::vector<std::pair<std::string, at::Tensor>> named;
       const char* names[] = {"w1", "b1", "w2", "b2"};
@@ -242,7 +245,6 @@ TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm
     if (s.step % steps_per_epoch == 0) epoch_loss = 0;
 
     // Checkpoints: every N steps, and when any rank was asked to stop.
-    const bool stop = runtime.any(dist::stop_requested());
     if ((s.step % o.checkpoint_every == 0 || stop || s.step == last_step) && s.step != saved_at) {
       if (root) save_checkpoint(store, s, o, id, world);
       comm.barrier();

@@ -1,12 +1,16 @@
 // bench_search [--limit N] [--simulations S] [--model M] [--data FILE]: the MCTS search on N ARC-Challenge train
-// questions with the prefix-state cache off, then on, in the same run: wall time, layer visits computed per
-// evaluation, evaluations per second, and the ratios. The searches' results must be identical.
+// questions, in the same run, by the evaluator without shortcuts (every plan generated in full from scratch, as
+// the released code does: the reference), with the prefix-state cache, with the stop once the reward is settled,
+// and with both: wall time, layer visits computed per evaluation, evaluations per second, and the ratios to the
+// reference. The four searches' results must be identical.
 #include <ATen/Parallel.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "data/chat_template.h"
 #include "data/dataset.h"
@@ -21,12 +25,12 @@ using namespace drllm;
 struct Run {
   double seconds = 0;
   int64_t evaluations = 0, layer_forwards = 0;
-  std::string results;  // best plans, to check that both runs agree
+  std::string results;  // best plans, default rewards, evaluations: to check that the runs agree
 };
 
 static Run run(model::Backbone& backbone, const data::Tokenizer& tokenizer, const std::vector<search::SearchExample>& examples,
-               const search::MctsOptions& mcts, size_t cache_bytes) {
-  search::PlanEvaluator evaluator(backbone, tokenizer, {10, 2}, model::RepeatKv::Shared, cache_bytes);
+               const search::MctsOptions& mcts, search::EvaluatorShortcuts shortcuts) {
+  search::PlanEvaluator evaluator(backbone, tokenizer, {10, 2}, model::RepeatKv::Shared, shortcuts);
   Run r;
   auto t0 = std::chrono::steady_clock::now();
   for (const search::SearchExample& ex : examples) {
@@ -34,7 +38,8 @@ static Run run(model::Backbone& backbone, const data::Tokenizer& tokenizer, cons
     search::SearchResult s = search::run_mcts(
         backbone.config().num_layers, [&](const model::LayerPlan& p) { return evaluator.evaluate(ex, p).reward; }, mcts,
         ex.id);
-    r.results += s.best_plan.to_string() + ";";
+    r.results += s.best_plan.to_string() + " " + std::to_string(s.default_correct) + " " +
+                 std::to_string(s.evaluations) + " " + std::to_string(s.correct_plans.size()) + ";";
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.evaluations = evaluator.evaluations();
@@ -69,16 +74,28 @@ int main(int argc, char** argv) {
   for (const data::Example& ex : data::read_dataset(data_path, read).examples)
     examples.push_back(search::prepare_example(ex, prompt, &chat, tokenizer, true));
 
-  Run off = run(backbone, tokenizer, examples, mcts, 0);
-  Run on = run(backbone, tokenizer, examples, mcts, size_t{1} << 30);
-  auto per = [](const Run& r) { return double(r.layer_forwards) / double(r.evaluations); };
+  const size_t cache_bytes = size_t{1} << 30;
+  const std::vector<std::pair<std::string, search::EvaluatorShortcuts>> variants = {
+      {"no shortcuts (reference)", {0, false}},
+      {"prefix cache", {cache_bytes, false}},
+      {"stop once settled", {0, true}},
+      {"prefix cache + settled stop", {cache_bytes, true}},
+  };
   std::printf("MCTS (%s, %d simulations) on %zu ARC-Challenge train questions, %s, %d threads\n", "tree",
               mcts.simulations, examples.size(), model_path.c_str(), at::get_num_threads());
-  std::printf("%-28s%14s%14s%10s\n", "figure", "cache off", "cache on", "ratio");
-  std::printf("%-28s%14.1f%14.1f%10.2f\n", "wall time (s)", off.seconds, on.seconds, off.seconds / on.seconds);
-  std::printf("%-28s%14.1f%14.1f%10.2f\n", "layer visits / evaluation", per(off), per(on), per(off) / per(on));
-  std::printf("%-28s%14.2f%14.2f%10.2f\n", "evaluations / s", off.evaluations / off.seconds,
-              on.evaluations / on.seconds, (on.evaluations / on.seconds) / (off.evaluations / off.seconds));
-  std::printf("results identical: %s\n", off.results == on.results ? "yes" : "NO");
-  return off.results == on.results ? 0 : 1;
+  std::printf("%-30s%10s%14s%10s%12s%14s\n", "evaluator", "wall (s)", "visits/eval", "evals/s", "wall ratio",
+              "visits ratio");
+  std::vector<Run> runs;
+  for (const auto& [name, shortcuts] : variants) {
+    runs.push_back(run(backbone, tokenizer, examples, mcts, shortcuts));
+    const Run& r = runs.back();
+    auto per = [](const Run& x) { return double(x.layer_forwards) / double(x.evaluations); };
+    std::printf("%-30s%10.1f%14.1f%10.2f%12.2f%14.2f\n", name.c_str(), r.seconds, per(r), r.evaluations / r.seconds,
+                runs[0].seconds / r.seconds, per(runs[0]) / per(r));
+    std::fflush(stdout);
+  }
+  bool identical = true;
+  for (const Run& r : runs) identical = identical && r.results == runs[0].results;
+  std::printf("results identical: %s\n", identical ? "yes" : "NO");
+  return identical ? 0 : 1;
 }

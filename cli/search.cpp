@@ -41,6 +41,7 @@ struct SearchOptions {
   int64_t max_new_tokens = 0;  // 0: 15 for math, 10 for ARC with instruct models, 2 with base models
   bool skip_bad_rows = false, save_features = false;
   size_t prefix_cache_mb = 1024;
+  bool generate_in_full = false;
   int chunk = 2, shard_rows = 32;
   double shard_minutes = 10;
   search::MctsOptions mcts;
@@ -118,7 +119,8 @@ void run_search(SearchOptions o, const CommonOptions& common) {
   setup.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
   setup.arc = arc;
   setup.save_features = o.save_features;
-  setup.prefix_cache_bytes = o.prefix_cache_mb << 20;
+  setup.shortcuts.prefix_cache_bytes = o.prefix_cache_mb << 20;
+  setup.shortcuts.stop_once_settled = !o.generate_in_full;
   search::ExampleLabeller labeller(backbone, tokenizer, prompt, chat ? &*chat : nullptr, setup);
   const int64_t L = backbone.config().num_layers;
 
@@ -229,6 +231,9 @@ void add_search(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--prefix-cache-mb", o->prefix_cache_mb,
                   "memory for layer results shared between plans (0: off; results are the same either way)")
       ->capture_default_str();
+  cmd->add_flag("--generate-in-full", o->generate_in_full,
+                "ARC: generate every plan's answer to the token budget, even once its reward is settled (slower; "
+                "results are the same either way)");
   cmd->add_flag("--save-features", o->save_features,
                 "also store the router inputs along each best plan (float16), to train without the backbone");
   cmd->add_option("--chunk", o->chunk, "examples a rank takes from the work queue at a time")->capture_default_str();

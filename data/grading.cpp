@@ -1,6 +1,7 @@
 #include "data/grading.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "common/error.h"
@@ -23,6 +24,41 @@ double arc_reward(const std::string& response, const std::string& gold_letter) {
   if (!letter || gold.empty()) return 0.0;
   return std::tolower(static_cast<unsigned char>(gold[0])) == std::tolower(static_cast<unsigned char>(*letter)) ? 1.0
                                                                                                              : 0.0;
+}
+
+// The stripped response must read [Answer:<spaces>]<letter>[.] with the gold letter; `partial` is its start,
+// leading spaces included, trailing spaces possibly not yet stripped. So: is partial, left-stripped, a prefix of
+// "Answer:" or of (Answer:<spaces>)? gold [.] <spaces>?
+bool arc_reward_still_possible(const std::string& partial, const std::string& gold_letter) {
+  std::string gold = python_strip(gold_letter);
+  if (gold.empty()) return false;
+  const char g = static_cast<char>(std::tolower(static_cast<unsigned char>(gold[0])));
+  if (g < 'a' || g > 'd') return false;  // the regex only takes A-D
+
+  std::vector<uint32_t> text;
+  for (size_t pos = 0; pos < partial.size();) text.push_back(next_code_point(partial, pos));
+  const size_t n = text.size();
+  size_t start = 0;
+  while (start < n && is_python_space(text[start])) ++start;
+
+  // From position j on: the gold letter, an optional period, then only spaces (stripped at the end).
+  auto letter_on = [&](size_t j) {
+    if (j == n) return true;
+    if (text[j] > 0x7F || std::tolower(static_cast<int>(text[j])) != g) return false;
+    if (++j < n && text[j] == '.') ++j;
+    for (; j < n; ++j)
+      if (!is_python_space(text[j])) return false;
+    return true;
+  };
+  if (letter_on(start)) return true;
+  static const std::string keyword = "Answer:";
+  size_t k = 0;
+  while (k < keyword.size() && start + k < n && text[start + k] == static_cast<uint32_t>(keyword[k])) ++k;
+  if (start + k == n) return true;        // the text is (a prefix of) "Answer:" so far
+  if (k < keyword.size()) return false;   // something else
+  size_t j = start + k;
+  while (j < n && is_python_space(text[j])) ++j;
+  return letter_on(j);
 }
 
 std::string extract_boxed_content(const std::string& text) {

@@ -15,6 +15,10 @@ namespace drllm::data {
 std::optional<char> extract_arc_letter(const std::string& response);
 // 1 when the extracted letter equals the gold letter, case-insensitively; else 0.
 double arc_reward(const std::string& response, const std::string& gold_letter);
+// Whether a response that begins with `partial` (decoded text so far, no trailing incomplete character) could
+// still be rewarded 1 by arc_reward, for some continuation. Once it cannot, more tokens cannot change the reward
+// (0), so the search stops generating there. Exact: false only when every continuation scores 0.
+bool arc_reward_still_possible(const std::string& partial, const std::string& gold_letter);
 // mathruler's extract_boxed_content: the content of the last \boxed{...} (nested braces), stripped, or the
 // string "None".
 std::string extract_boxed_content(const std::string& text);

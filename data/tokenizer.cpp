@@ -200,13 +200,16 @@ int32_t Tokenizer::vocab_size() const { return static_cast<int32_t>(impl_->id_to
 
 // ---------------------------------------------------------------------------------------------------------
 
+size_t complete_text_length(std::string_view decoded) {
+  size_t length = decoded.size();
+  while (length >= 3 && decoded.compare(length - 3, 3, "\xEF\xBF\xBD") == 0) length -= 3;
+  return length;
+}
+
 std::string StreamingDecoder::push(int32_t id) {
   ids_.push_back(id);
   std::string text = tokenizer_.decode(ids_, skip_special_);
-  // Trailing U+FFFDs may be a character whose remaining bytes are still to come (byte fallback writes one per
-  // byte): hold them back.
-  size_t stable = text.size();
-  while (stable >= 3 && text.compare(stable - 3, 3, "\xEF\xBF\xBD") == 0) stable -= 3;
+  const size_t stable = complete_text_length(text);
   if (stable <= emitted_) return "";
   std::string fresh = text.substr(emitted_, stable - emitted_);
   emitted_ = stable;

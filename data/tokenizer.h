@@ -37,6 +37,10 @@ class Tokenizer {
   std::unique_ptr<Impl> impl_;
 };
 
+// The part of text decoded from generated ids that later ids cannot change: trailing U+FFFDs may be a
+// character whose remaining bytes are still to come (byte fallback writes one per byte), so they are left out.
+size_t complete_text_length(std::string_view decoded);
+
 // Turns generated ids into text as they arrive: each push returns only the newly completed text, holding
 // back a trailing partial UTF-8 character until the ids that finish it come.
 class StreamingDecoder {

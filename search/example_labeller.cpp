@@ -40,18 +40,21 @@ ExampleLabeller::ExampleLabeller(model::Backbone& backbone, const data::Tokenize
       prompt_(prompt),
       chat_(chat),
       setup_(setup),
-      evaluator_(backbone, tokenizer, setup.budget, setup.repeat_kv, setup.prefix_cache_bytes) {}
+      evaluator_(backbone, tokenizer, setup.budget, setup.repeat_kv, setup.shortcuts) {}
 
 data::LabelRow ExampleLabeller::label(const data::Example& ex, uint32_t example_index) {
   SearchExample example = prepare_example(ex, prompt_, chat_, tokenizer_, setup_.arc);
   evaluator_.begin_example();
   std::map<std::vector<uint8_t>, std::string> responses;
+  const int64_t L = backbone_.config().num_layers;
+  const model::LayerPlan default_plan = model::LayerPlan::all_execute(L);
   auto reward = [&](const model::LayerPlan& plan) {
-    PlanEvaluator::Outcome outcome = evaluator_.evaluate(example, plan);
+    // The default plan's response is stored, so it is generated in full; the best plan's is whole anyway (a
+    // rewarded generation never settles early), unless the best is the default.
+    PlanEvaluator::Outcome outcome = evaluator_.evaluate(example, plan, /*full_response=*/plan == default_plan);
     responses[plan.counts()] = outcome.response;
     return outcome.reward;
   };
-  const int64_t L = backbone_.config().num_layers;
   SearchResult r = run_mcts(L, reward, setup_.mcts, ex.id);
 
   data::LabelRow row;

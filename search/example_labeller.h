@@ -23,7 +23,7 @@ struct LabellerSetup {
   model::RepeatKv repeat_kv = model::RepeatKv::Shared;
   bool arc = true;                 // ARC letters, else \boxed{} math
   bool save_features = false;
-  size_t prefix_cache_bytes = 0;   // shared layer results (changes speed, never results)
+  EvaluatorShortcuts shortcuts;    // change speed, never results
 };
 
 // Everything of the setup that changes a search's result, as JSON text (the shards' `search_config`).

@@ -10,11 +10,12 @@
 namespace drllm::search {
 
 PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& tokenizer, GenerationBudget budget,
-                             model::RepeatKv repeat_kv, size_t prefix_cache_bytes)
+                             model::RepeatKv repeat_kv, EvaluatorShortcuts shortcuts)
     : backbone_(backbone),
       tokenizer_(tokenizer),
-      cache_(prefix_cache_bytes),
-      use_cache_(prefix_cache_bytes > 0),
+      cache_(shortcuts.prefix_cache_bytes),
+      use_cache_(shortcuts.prefix_cache_bytes > 0),
+      stop_once_settled_(shortcuts.stop_once_settled),
       forwards_at_start_(backbone.computed_layer_visits()) {
   generation_.max_new_tokens = budget.max_new_tokens;
   generation_.min_new_tokens = budget.min_new_tokens;
@@ -36,14 +37,29 @@ SearchExample prepare_example(const data::Example& example, const data::PromptTe
 
 void PlanEvaluator::begin_example() { cache_.clear(); }
 
-PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, const model::LayerPlan& plan) {
+PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, const model::LayerPlan& plan,
+                                              bool full_response) {
   model::GenerationOptions options = generation_;
   if (use_cache_)
     options.layer_cache_for_call = [&](const std::vector<int64_t>& generated) -> model::LayerResultCache* {
       cache_.begin_call(plan, generated);
       return &cache_;
     };
-  return grade(example, model::generate_greedy(backbone_, example.prompt_ids, plan, options));
+  bool settled = false;
+  if (stop_once_settled_ && !full_response && example.kind == RewardKind::ArcLetter)
+    options.stop_when = [&](const std::vector<int64_t>& generated) {
+      return settled = !data::arc_reward_still_possible(text_so_far(generated), example.gold);
+    };
+  Outcome out = grade(example, model::generate_greedy(backbone_, example.prompt_ids, plan, options));
+  out.settled_early = settled;
+  return out;
+}
+
+// The decoded text of the tokens so far that more tokens can only extend.
+std::string PlanEvaluator::text_so_far(const std::vector<int64_t>& generated) const {
+  std::string text = tokenizer_.decode(std::vector<int32_t>(generated.begin(), generated.end()), true);
+  text.resize(data::complete_text_length(text));
+  return text;
 }
 
 PlanEvaluator::Outcome PlanEvaluator::evaluate_routed(const SearchExample& example, const model::RouterBank& routers,

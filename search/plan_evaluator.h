@@ -1,8 +1,10 @@
 // PlanEvaluator: the reward of one layer plan on one example, as Dr.LLM's evaluate_path computes it (SPEC-grading
 // §1): greedy generation along the plan (at least 2 new tokens, at most the task's budget), decoded without
 // special tokens and stripped, then graded: the ARC letter regex, or \boxed{} + grade_answer for math.
-// With a prefix-state cache, plans share the layer results they have in common (search/prefix_cache.h); the
-// rewards are the same with the cache on or off.
+// Two shortcuts compute the same rewards with less work (the search turns them on; evaluation wants whole
+// responses): a prefix-state cache, so plans share the layer results they have in common
+// (search/prefix_cache.h), and, for ARC letters, stopping the generation as soon as no continuation could be
+// rewarded (data::arc_reward_still_possible): the model's usual "B. <text>" is settled at its third token.
 #pragma once
 
 #include <cstdint>
@@ -44,11 +46,16 @@ struct GenerationBudget {
   int64_t min_new_tokens = 2;
 };
 
+// Work the evaluator may leave out without changing any reward.
+struct EvaluatorShortcuts {
+  size_t prefix_cache_bytes = 0;   // memory for layer results shared between plans (0: no sharing)
+  bool stop_once_settled = false;  // ARC: end a generation once its reward can only be 0
+};
+
 class PlanEvaluator {
  public:
-  // prefix_cache_bytes: memory for shared layer results (0: no sharing).
   PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& tokenizer, GenerationBudget budget,
-                model::RepeatKv repeat_kv = model::RepeatKv::Shared, size_t prefix_cache_bytes = 0);
+                model::RepeatKv repeat_kv = model::RepeatKv::Shared, EvaluatorShortcuts shortcuts = {});
 
   // Call before the first plan of each example: cached results belong to one prompt.
   void begin_example();
@@ -58,8 +65,10 @@ class PlanEvaluator {
     std::string response;
     int64_t new_tokens = 0;    // tokens generated
     int64_t layer_visits = 0;  // layer visits summed over the forward passes (the paper's count)
+    bool settled_early = false;  // stopped once the reward was settled: `response` is only its beginning
   };
-  Outcome evaluate(const SearchExample& example, const model::LayerPlan& plan);
+  // full_response: generate up to the budget or a stop token even where the reward is settled sooner.
+  Outcome evaluate(const SearchExample& example, const model::LayerPlan& plan, bool full_response = false);
   // The same reward with the routers choosing the plan at the generation's prefill (frozen for decoding, unless
   // routing says otherwise): `chosen` receives the plan, `router_seconds` grows by the routers' own time.
   Outcome evaluate_routed(const SearchExample& example, const model::RouterBank& routers,
@@ -72,12 +81,14 @@ class PlanEvaluator {
 
  private:
   Outcome grade(const SearchExample& example, const model::Generation& generation);
+  std::string text_so_far(const std::vector<int64_t>& generated) const;
 
   model::Backbone& backbone_;
   const data::Tokenizer& tokenizer_;
   model::GenerationOptions generation_;
   PrefixStateCache cache_;
   bool use_cache_;
+  bool stop_once_settled_;
   int64_t forwards_at_start_;
   int64_t evaluations_ = 0;
 };

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "data/grading.h"
 #include "data/math_grader.h"
@@ -19,6 +22,55 @@ TEST(ArcLetter, MatchesTheOfficialRegexAndNothingLooser) {
   EXPECT_EQ(arc_reward("Answer: b", "B"), 1.0);
   EXPECT_EQ(arc_reward("Answer: C", "B"), 0.0);
   EXPECT_EQ(arc_reward("E", "E"), 0.0);  // a gold E can never be rewarded
+}
+
+// arc_reward_still_possible against arc_reward itself: every string made of up to 4 pieces below, and each of its
+// piece-prefixes. Sound: a prefix judged hopeless never extends to a rewarded string. Complete: a prefix judged
+// open does extend to a rewarded string among those enumerated (prefixes of up to 2 pieces, which leave room).
+TEST(ArcLetter, StillPossibleIsExactAgainstTheGrader) {
+  const std::vector<std::string> pieces = {"Answer", ":", "Answer:", "An", "swer:", "nswer:", "A", "b", "C", ".", " ",
+                                           "\n", "x", "E", "\xC2\xA0" /* no-break space: Python whitespace */};
+  for (const std::string gold : {"A", "b", "C", "E"}) {
+    std::vector<std::vector<size_t>> strings = {{}};
+    for (size_t length = 0; length < 4; ++length)
+      for (size_t i = 0, end = strings.size(); i < end; ++i)
+        if (strings[i].size() == length)
+          for (size_t p = 0; p < pieces.size(); ++p) {
+            strings.push_back(strings[i]);
+            strings.back().push_back(p);
+          }
+    std::map<std::string, bool> rewarded_extension;  // prefix text -> some enumerated extension is rewarded
+    int judged_open = 0, judged_hopeless = 0;
+    for (const std::vector<size_t>& s : strings) {
+      std::string text;
+      std::vector<std::string> prefixes = {""};
+      for (size_t p : s) prefixes.push_back(text += pieces[p]);
+      const bool rewarded = arc_reward(text, gold) == 1.0;
+      for (const std::string& prefix : prefixes) {
+        if (!arc_reward_still_possible(prefix, gold)) EXPECT_FALSE(rewarded) << "'" << prefix << "' -> '" << text << "'";
+        rewarded_extension[prefix] = rewarded_extension[prefix] || rewarded;
+      }
+    }
+    for (const std::vector<size_t>& s : strings) {
+      if (s.size() > 2) continue;
+      std::string text;
+      for (size_t p : s) text += pieces[p];
+      const bool open = arc_reward_still_possible(text, gold);
+      EXPECT_EQ(open, rewarded_extension[text]) << "gold " << gold << ", '" << text << "'";
+      ++(open ? judged_open : judged_hopeless);
+    }
+    if (gold == "E") {
+      EXPECT_EQ(judged_open, 0);  // a gold E is never rewarded, so no text leaves it open
+    } else {
+      EXPECT_GT(judged_open, 10);
+      EXPECT_GT(judged_hopeless, 100);
+    }
+  }
+  EXPECT_TRUE(arc_reward_still_possible("  Answer:\n", "B"));
+  EXPECT_TRUE(arc_reward_still_possible("b. ", "B"));
+  EXPECT_FALSE(arc_reward_still_possible("B. P", "B"));    // the model's usual "B. <text>"
+  EXPECT_FALSE(arc_reward_still_possible("C", "B"));       // the wrong letter, whatever follows
+  EXPECT_FALSE(arc_reward_still_possible("answer", "B"));  // "Answer:" is case-sensitive
 }
 
 TEST(BoxedContent, LastBoxWithNestedBracesOrTheStringNone) {

@@ -22,10 +22,11 @@ checks = Checklist()
 check = checks.check
 
 
-def search(out, seed, policy="tree", cache_mb=1024):
+def search(out, seed, policy="tree", cache_mb=1024, extra=()):
     r = subprocess.run([drllm, "search", "--data", os.path.join(assets, "data", "arc_challenge_train.jsonl"),
                         "--limit", "2", "--simulations", "4", "--seed", str(seed), "--policy", policy,
-                        "--prefix-cache-mb", str(cache_mb), "--out", out], capture_output=True, text=True, timeout=600)
+                        "--prefix-cache-mb", str(cache_mb), "--out", out, *extra],
+                       capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise SystemExit(r.stderr)
     rows = []
@@ -42,9 +43,11 @@ b, _ = search(os.path.join(work, "b"), 3)
 check(a == b, "the same seed gives identical rows")
 c, uncached = search(os.path.join(work, "nocache"), 3, cache_mb=0)
 check(a == c, "the prefix cache on and off give identical rows")
-check(summary["layer_forwards_this_run"] < uncached["layer_forwards_this_run"],
-      "the prefix cache computes fewer layer visits",
-      (summary["layer_forwards_this_run"], uncached["layer_forwards_this_run"]))
+d, in_full = search(os.path.join(work, "in_full"), 3, cache_mb=0, extra=["--generate-in-full"])
+check(a == d, "no shortcuts at all (every plan generated in full, no cache) gives identical rows, responses included")
+forwards = [s["layer_forwards_this_run"] for s in (summary, uncached, in_full)]
+check(forwards[0] < forwards[1], "the prefix cache computes fewer layer visits", forwards)
+check(forwards[1] < forwards[2], "stopping once the reward is settled computes fewer layer visits", forwards)
 lines = a
 check(len(lines) == 2, "one row per example", lines)
 needed = {"item_id", "baseline_correct", "best_correct", "improved", "labels", "best_path", "num_evaluations",

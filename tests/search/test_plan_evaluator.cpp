@@ -1,0 +1,89 @@
+// The evaluator's shortcuts change nothing but the work done: on real ARC-Challenge questions with the embedded
+// default model, plans the search meets get the same rewards with the prefix cache and the settled stop as
+// without either; a generation stopped early is the beginning of the full one; full_response turns the stop off.
+#include <gtest/gtest.h>
+
+#include "data/chat_template.h"
+#include "data/dataset.h"
+#include "data/prompts.h"
+#include "data/tokenizer.h"
+#include "model/backbone.h"
+#include "search/mcts.h"
+#include "search/plan_evaluator.h"
+
+namespace drllm::search {
+namespace {
+
+using model::LayerPlan;
+
+TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
+  const std::string model_path = std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  model::Backbone backbone = model::Backbone::load(model_path);
+  data::Tokenizer tokenizer = data::Tokenizer::from_file(model_path);
+  data::ChatTemplate chat = data::ChatTemplate::by_name("smollm2");
+  data::PromptTemplate prompt = data::PromptTemplate::drllm("arc", true);
+  data::ReadOptions read;
+  read.format = data::DatasetFormat::Arc;
+  read.limit = 35;
+  const auto all = data::read_dataset(std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_train.jsonl", read);
+  // Questions 0, 20 and 34: on 20 the model is right with layer 18 repeated, on 34 with layers 16-17 skipped
+  // (found by earlier searches), so rewarded generations, which never settle early, are among those compared.
+  const std::vector<data::Example> examples = {all.examples[0], all.examples[20], all.examples[34]};
+
+  const int64_t L = backbone.config().num_layers;
+  std::vector<LayerPlan> plans = {LayerPlan::all_execute(L)};
+  std::vector<int64_t> repeat_18, skip_16_17;
+  for (int64_t l = 0; l < L; ++l) {
+    repeat_18.insert(repeat_18.end(), l == 18 ? 2 : 1, l);
+    if (l != 16 && l != 17) skip_16_17.push_back(l);
+  }
+  plans.push_back(LayerPlan::from_path(repeat_18, L));
+  plans.push_back(LayerPlan::from_path(skip_16_17, L));
+  const std::vector<LayerPlan> near = neighbours(plans[0]);
+  for (size_t i = 0; i < near.size(); i += 8) plans.push_back(near[i]);
+
+  PlanEvaluator plain(backbone, tokenizer, {10, 2});
+  PlanEvaluator fast(backbone, tokenizer, {10, 2}, model::RepeatKv::Shared, {size_t{1} << 30, true});
+  int64_t plain_visits = 0, fast_visits = 0;  // both evaluators run on one backbone: count around each call
+  auto visits_of = [&](int64_t& total, auto evaluate) {
+    const int64_t before = backbone.computed_layer_visits();
+    PlanEvaluator::Outcome out = evaluate();
+    total += backbone.computed_layer_visits() - before;
+    return out;
+  };
+  int settled = 0, rewarded = 0;
+  for (const data::Example& ex : examples) {
+    SearchExample example = prepare_example(ex, prompt, &chat, tokenizer, true);
+    plain.begin_example();
+    fast.begin_example();
+    for (const LayerPlan& plan : plans) {
+      PlanEvaluator::Outcome full = visits_of(plain_visits, [&] { return plain.evaluate(example, plan); });
+      PlanEvaluator::Outcome quick = visits_of(fast_visits, [&] { return fast.evaluate(example, plan); });
+      EXPECT_EQ(quick.reward, full.reward) << ex.id << " " << plan.to_string();
+      EXPECT_EQ(full.response.rfind(quick.response, 0), 0u) << "'" << quick.response << "' / '" << full.response << "'";
+      EXPECT_FALSE(full.settled_early);
+      if (quick.settled_early) {
+        ++settled;
+        EXPECT_LT(quick.new_tokens, full.new_tokens);
+        EXPECT_EQ(quick.reward, 0.0);
+      } else {
+        EXPECT_EQ(quick.response, full.response);
+      }
+      rewarded += full.reward > 0;
+      if (&plan == &plans[0]) {  // full_response: the whole answer even with the stop on
+        PlanEvaluator::Outcome whole = fast.evaluate(example, plan, /*full_response=*/true);
+        EXPECT_EQ(whole.response, full.response);
+        EXPECT_FALSE(whole.settled_early);
+      }
+    }
+  }
+  EXPECT_GT(settled, static_cast<int>(plans.size()));  // the model's usual "A. <text>" settles early
+  EXPECT_GE(rewarded, 2);
+  EXPECT_LT(fast_visits, plain_visits / 2);
+  std::printf("%d of %zu generations settled early, %d rewarded; layer visits %lld with shortcuts, %lld without\n",
+              settled, plans.size() * examples.size(), rewarded,
+              static_cast<long long>(fast_visits), static_cast<long long>(plain_visits));
+}
+
+}  // namespace
+}  // namespace drllm::search

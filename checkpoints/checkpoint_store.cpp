@@ -37,6 +37,10 @@ CheckpointStore::CheckpointStore(std::string run_dir, int keep_last)
   fs::create_directories(dir_);
 }
 
+std::string CheckpointStore::step_dir(int64_t step) const {
+  return (fs::path(dir_) / ("step-" + std::to_string(step))).string();
+}
+
 std::vector<int64_t> CheckpointStore::steps() const {
   std::vector<int64_t> out;
   for (const fs::directory_entry& e : fs::directory_iterator(dir_)) {
@@ -50,8 +54,8 @@ std::vector<int64_t> CheckpointStore::steps() const {
 
 void CheckpointStore::save(int64_t step,
                            const std::function<std::vector<std::string>(const std::string& dir)>& write_files) {
-  const fs::path final_dir = fs::path(dir_) / ("step-" + std::to_string(step));
-  const fs::path tmp = fs::path(dir_) / ("step-" + std::to_string(step) + ".tmp");
+  const fs::path final_dir = step_dir(step);
+  const fs::path tmp = final_dir.string() + ".tmp";
   remove_tree(tmp);
   fs::create_directories(tmp);
   try {
@@ -77,7 +81,7 @@ void CheckpointStore::save(int64_t step,
                         [&](std::ostream& out) { out << final_dir.filename().string() << "\n"; });
   std::vector<int64_t> all = steps();
   for (size_t i = 0; i + static_cast<size_t>(keep_last_) < all.size(); ++i)
-    remove_tree(fs::path(dir_) / ("step-" + std::to_string(all[i])));
+    remove_tree(step_dir(all[i]));
 }
 
 std::string verify_checkpoint(const std::string& dir) {
@@ -103,7 +107,7 @@ std::optional<CheckpointStore::Found> CheckpointStore::newest_valid(
     const std::function<void(const std::string&)>& warn) const {
   std::vector<int64_t> all = steps();
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    const std::string dir = (fs::path(dir_) / ("step-" + std::to_string(*it))).string();
+    const std::string dir = step_dir(*it);
     std::string problem = verify_checkpoint(dir);
     if (problem.empty()) return Found{*it, dir};
     warn(cat("checkpoint ", dir, " skipped: ", problem));

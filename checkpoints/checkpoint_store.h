@@ -32,6 +32,8 @@ class CheckpointStore {
   std::string dir() const { return dir_; }
 
  private:
+  std::string step_dir(int64_t step) const;  // where step N's checkpoint is committed (kStepName's form)
+
   std::string dir_;
   int keep_last_;
 };

@@ -7,7 +7,7 @@
 // Everything lands in OUT (runs/demo); rerunning resumes the search and the training and reuses finished
 // evaluations. Run it alone or as `mpirun -np 2 drllm demo`.
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +15,7 @@
 #include "cli/eval_report.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/json_file.h"
 #include "dist/runtime.h"
 
 namespace drllm::cli {
@@ -30,12 +31,6 @@ struct DemoOptions {
   size_t arc_train = 32, gsm8k_train = 8, arc_test = 50, gsm8k_test = 20, piqa = 50, openbookqa = 50, sweep = 20;
   int simulations = 20;
 };
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  DRLLM_CHECK(in, path, ": cannot open");
-  return json::parse(in);
-}
 
 // Accuracy against layers per example over the knob p: one point per p, the unrouted model as a reference.
 std::string sweep_svg(const std::vector<std::pair<double, json>>& points, const json& unrouted) {
@@ -114,7 +109,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   for (const Set& s : sets) {
     const std::string dir = out + "/eval-" + s.name;
     // Every rank sees the same folder, so all agree on what to rerun.
-    if (!fs::exists(dir + "/report.json") || read_json(dir + "/report.json").value("routers", "") != routers) {
+    if (!fs::exists(dir + "/report.json") || read_json_file(dir + "/report.json").value("routers", "") != routers) {
       say("unrouted vs routed: " + std::to_string(s.limit) + " examples of " + s.file);
       run_command({"eval", "--model", o.model, "--data", data + "/" + s.file, "--task", s.task, "--limit",
                    std::to_string(s.limit), "--routers", routers, "--out", dir},
@@ -122,7 +117,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
     }
     runtime.idle_barrier();  // rank 0 has written the report: every rank decides the next step on the same files
     if (!runtime.is_root()) continue;
-    reports[s.name] = read_json(dir + "/report.json");
+    reports[s.name] = read_json_file(dir + "/report.json");
     reports[s.name]["domain"] = s.domain;
   }
   std::vector<std::pair<double, json>> sweep;
@@ -138,10 +133,10 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
                   common);
     }
     runtime.idle_barrier();
-    if (runtime.is_root()) sweep.emplace_back(p, read_json(dir + "/report.json")["routed"]);
+    if (runtime.is_root()) sweep.emplace_back(p, read_json_file(dir + "/report.json")["routed"]);
   }
   if (!runtime.is_root()) return;
-  json sweep_unrouted = read_json(out + "/sweep-p-0.50/report.json")["unrouted"];
+  json sweep_unrouted = read_json_file(out + "/sweep-p-0.50/report.json")["unrouted"];
   write_file_atomically(out + "/sweep.svg", [&](std::ostream& f) { f << sweep_svg(sweep, sweep_unrouted); });
 
   std::ostringstream md;

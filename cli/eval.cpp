@@ -240,12 +240,13 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
     evaluator.load_shots(o.fewshot_data);
   }
   if (!o.routers.empty()) evaluator.load_routers(o.routers);
-  if (runtime.is_root()) std::filesystem::create_directories(o.out);
-  if (runtime.is_root())
+  if (runtime.is_root()) {
+    std::filesystem::create_directories(o.out);
     std::cerr << "eval " << o.task << " on " << examples.size() << " examples of " << o.data << " with " << o.model
-            << (evaluator.instruct() ? " (instruct)" : " (base)") << ", " << threads << " threads"
-            << (runtime.size() > 1 ? cat(" x ", runtime.size(), " ranks") : std::string())
-            << (o.routers.empty() ? "" : ", unrouted then routed by " + o.routers) << "\n";
+              << (evaluator.instruct() ? " (instruct)" : " (base)") << ", " << threads << " threads"
+              << (runtime.size() > 1 ? cat(" x ", runtime.size(), " ranks") : std::string())
+              << (o.routers.empty() ? "" : ", unrouted then routed by " + o.routers) << "\n";
+  }
 
   // One pass over the examples, unrouted or routed. Across ranks, rank r takes examples r, r + n, ... and rank 0
   // gathers the records (in example order) and the counts.
@@ -268,7 +269,7 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
                   << "/" << n << "  accuracy " << double(correct) / done << "  " << s / (done * ranks)
                   << " s/example, ETA " << s / done * (static_cast<double>(n) / ranks - done) << " s\n";
     }
-    pass.seconds = runtime.max(std::chrono::duration<double>(Clock::now() - t0).count());
+    const double seconds = runtime.max(std::chrono::duration<double>(Clock::now() - t0).count());
     const double visits = static_cast<double>(runtime.sum(evaluator.layer_visits()));
     const double passes = static_cast<double>(runtime.sum(evaluator.forward_passes()));
     const double tokens = static_cast<double>(runtime.sum(evaluator.generated_tokens()));
@@ -294,8 +295,8 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
     pass.summary = {{"accuracy", right / count},
                     {"layers_per_example", visits / count},
                     {"layers_per_pass", passes > 0 ? visits / passes : 0.0},
-                    {"seconds", pass.seconds},
-                    {"tokens_per_second", pass.seconds > 0 ? tokens / pass.seconds : 0.0}};
+                    {"seconds", seconds},
+                    {"tokens_per_second", seconds > 0 ? tokens / seconds : 0.0}};
     if (o.task == "gsm8k") pass.summary["flexible_extract"] = flexible / count;
     if (o.task != "arc" && o.task != "math" && o.task != "gsm8k") pass.summary["acc_norm"] = acc_norm / count;
     if (routed) pass.summary["router_seconds"] = routing;  // the routers' own time
@@ -312,16 +313,15 @@ void run_eval(const EvalOptions& o, const CommonOptions& common) {
                            {"examples", examples.size()},
                            {"ranks", runtime.size()},
                            {"skipped_rows", loaded.skipped}};
+  write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
   if (o.routers.empty()) {
     report["plan"] = evaluator.plan().to_string();
     report.update(unrouted.summary);
-    write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
   } else {
     report["routers"] = o.routers;
     report["router_p"] = o.routing.p;
     report["unrouted"] = unrouted.summary;
     report["routed"] = routed.summary;
-    write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
     write_file_atomically(o.out + "/examples-routed.jsonl", [&](std::ostream& out) { out << routed.records; });
     write_eval_reports(o.out, report, routed.plans);
   }

@@ -15,7 +15,6 @@ struct EvalPass {
   nlohmann::json summary;              // accuracy, layers_per_example, layers_per_pass, seconds, tokens_per_second
   std::string records;                 // one JSON line per example
   std::vector<model::LayerPlan> plans; // routed: each example's plan
-  double seconds = 0;
 };
 
 // SVG text: one stacked bar per layer (skip red, execute grey, repeat blue), shares over `plans`.

@@ -16,7 +16,6 @@
 #include "dist/stop_signal.h"
 #include "model/backbone.h"
 #include "model/fingerprint.h"
-#include "model/safetensors_writer.h"
 #include "train/trainer.h"
 
 namespace drllm::cli {
@@ -38,12 +37,13 @@ void run_train(TrainCliOptions o, const CommonOptions& common) {
 
   // 1. Labels (one folder or several, comma-separated: say ARC and GSM8K searches) and the routers' inputs along
   // the labelled plans.
+  const std::vector<std::string> dirs = split_string(o.labels, ",");
   std::vector<data::LabelSet> sets;
-  for (const std::string& dir : split_string(o.labels, ",")) {
+  for (const std::string& dir : dirs) {
     sets.push_back(data::read_label_set(dir, /*features=*/true));
     DRLLM_CHECK(!sets.back().rows.empty(), dir, ": no labelled examples");
     DRLLM_CHECK(sets.back().header.model_fingerprint == sets.front().header.model_fingerprint, dir,
-                " was labelled with another model than ", split_string(o.labels, ",").front());
+                " was labelled with another model than ", dirs.front());
   }
   const data::LabelSet& labels = sets.front();
   bool all_cached = true;
@@ -81,8 +81,7 @@ void run_train(TrainCliOptions o, const CommonOptions& common) {
   // 3. The routers beside the checkpoints, ready for generate/eval.
   if (root && r.finished) {
     model::RouterBank bank = train::load_run_routers(o.out);
-    model::save_safetensors(o.out + "/routers.safetensors", bank.named_tensors(),
-                            {{"model_fingerprint", labels.header.model_fingerprint}});
+    bank.save(o.out + "/routers.safetensors", labels.header.model_fingerprint);
   }
   if (root)
     std::cout << nlohmann::json{{"steps_this_run", r.steps},       {"finished", r.finished},
@@ -136,7 +135,7 @@ void add_train(CLI::App& app, const CommonOptions& common) {
   exp->callback([run, out] {
     std::string fingerprint;
     model::RouterBank bank = train::load_run_routers(*run, &fingerprint);
-    model::save_safetensors(*out, bank.named_tensors(), {{"model_fingerprint", fingerprint}});
+    bank.save(*out, fingerprint);
     std::cerr << "wrote " << bank.num_layers() << " routers (d = " << bank.hidden_size() << ") to " << *out << "\n";
   });
 }

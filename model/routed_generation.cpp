@@ -5,7 +5,6 @@
 #include "common/error.h"
 #include "model/router_inputs.h"
 #include "model/safetensors.h"
-#include "model/safetensors_writer.h"
 
 namespace drllm::model {
 namespace {
@@ -101,16 +100,7 @@ RouterBank load_routers_for(const std::string& path, const Backbone& backbone, c
   if (it != file.metadata().end() && !model_fingerprint.empty())
     DRLLM_CHECK(it->second == model_fingerprint, path, ": routers of another model (fingerprint ",
                 it->second.substr(0, 16), "…, this model's is ", model_fingerprint.substr(0, 16), "…)");
-  std::map<std::string, at::Tensor> tensors = load_safetensors(path);
-  std::vector<std::pair<std::string, at::Tensor>> named(tensors.begin(), tensors.end());
-  RouterBank bank;
-  try {
-    bank = RouterBank::from_named(named, backbone.config().num_layers, backbone.config().hidden_size);
-  } catch (const Error& e) {
-    throw Error(cat(path, ": ", e.what()));
-  }
-  for (at::Tensor* p : {&bank.w1, &bank.b1, &bank.w2, &bank.b2}) *p = p->to(backbone.device());
-  return bank;
+  return RouterBank::load(path, backbone.config().num_layers, backbone.config().hidden_size).to(backbone.device());
 }
 
 }  // namespace drllm::model

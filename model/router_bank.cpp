@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "model/safetensors_writer.h"
 
 namespace drllm::model {
 
@@ -53,8 +54,7 @@ std::vector<std::pair<std::string, at::Tensor>> RouterBank::named_tensors() cons
   return out;
 }
 
-RouterBank RouterBank::from_named(const std::vector<std::pair<std::string, at::Tensor>>& tensors, int64_t L, int64_t d) {
-  std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
+RouterBank RouterBank::from_named(const std::map<std::string, at::Tensor>& by_name, int64_t L, int64_t d) {
   auto get = [&](const std::string& name, std::vector<int64_t> shape) {
     auto it = by_name.find(name);
     DRLLM_CHECK(it != by_name.end(), "routers: missing tensor '", name, "'");
@@ -73,6 +73,18 @@ RouterBank RouterBank::from_named(const std::vector<std::pair<std::string, at::T
   DRLLM_CHECK(!by_name.count("model.routers." + std::to_string(L) + ".linear1.weight"),
               "routers: more than ", L, " routers (routers of another model?)");
   return {at::stack(w1), at::stack(b1), at::stack(w2), at::stack(b2)};
+}
+
+void RouterBank::save(const std::string& path, const std::string& model_fingerprint) const {
+  save_safetensors(path, named_tensors(), {{"model_fingerprint", model_fingerprint}});
+}
+
+RouterBank RouterBank::load(const std::string& path, int64_t L, int64_t d) {
+  try {
+    return from_named(load_safetensors(path), L, d);
+  } catch (const Error& e) {
+    throw Error(cat(path, ": ", e.what()));
+  }
 }
 
 }  // namespace drllm::model

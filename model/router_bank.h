@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,11 +35,18 @@ struct RouterBank {
   // over the windows (the same function as forward(), for one layer and one sequence).
   at::Tensor layer_logits(int64_t layer, const at::Tensor& window_means) const;
 
+  RouterBank to(const at::Device& device) const { return {w1.to(device), b1.to(device), w2.to(device), b2.to(device)}; }
+
   // The official names, one (name, tensor) per router and parameter, on the CPU.
   std::vector<std::pair<std::string, at::Tensor>> named_tensors() const;
   // From named_tensors()'s names; throws naming a missing or misshapen tensor.
-  static RouterBank from_named(const std::vector<std::pair<std::string, at::Tensor>>& tensors, int64_t num_layers,
+  static RouterBank from_named(const std::map<std::string, at::Tensor>& tensors, int64_t num_layers,
                                int64_t hidden_size);
+
+  // A safetensors file under the official names, with the backbone's fingerprint in its metadata (written
+  // atomically); load() reads one onto the CPU, throwing with the file's name when a tensor is missing or misshapen.
+  void save(const std::string& path, const std::string& model_fingerprint) const;
+  static RouterBank load(const std::string& path, int64_t num_layers, int64_t hidden_size);
 };
 
 }  // namespace drllm::model

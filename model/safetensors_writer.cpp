@@ -4,7 +4,6 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
-#include "model/safetensors.h"
 
 namespace drllm::model {
 namespace {
@@ -49,22 +48,26 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   });
 }
 
+std::optional<at::ScalarType> scalar_type_of(StDType dtype) {
+  switch (dtype) {
+    case StDType::F32: return at::kFloat;
+    case StDType::F64: return at::kDouble;
+    case StDType::F16: return at::kHalf;
+    case StDType::BF16: return at::kBFloat16;
+    case StDType::I64: return at::kLong;
+    case StDType::I32: return at::kInt;
+    case StDType::U8: return at::kByte;
+    default: return std::nullopt;
+  }
+}
+
 std::map<std::string, at::Tensor> load_safetensors(const std::string& path) {
   SafetensorsFile file(path);
   std::map<std::string, at::Tensor> out;
   for (const TensorInfo& info : file.tensors()) {
-    at::ScalarType type;
-    switch (info.dtype) {
-      case StDType::F32: type = at::kFloat; break;
-      case StDType::F64: type = at::kDouble; break;
-      case StDType::F16: type = at::kHalf; break;
-      case StDType::BF16: type = at::kBFloat16; break;
-      case StDType::I64: type = at::kLong; break;
-      case StDType::I32: type = at::kInt; break;
-      case StDType::U8: type = at::kByte; break;
-      default: throw Error(cat(path, ": tensor '", info.name, "' has dtype ", to_string(info.dtype), ", not read here"));
-    }
-    out[info.name] = at::from_blob(const_cast<uint8_t*>(file.bytes(info)), info.shape, at::TensorOptions().dtype(type))
+    std::optional<at::ScalarType> type = scalar_type_of(info.dtype);
+    DRLLM_CHECK(type, path, ": tensor '", info.name, "' has dtype ", to_string(info.dtype), ", not read here");
+    out[info.name] = at::from_blob(const_cast<uint8_t*>(file.bytes(info)), info.shape, at::TensorOptions().dtype(*type))
                          .clone();
   }
   return out;

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "model/safetensors.h"
+#include "model/safetensors_writer.h"
 
 namespace drllm::model {
 namespace {
@@ -12,16 +13,6 @@ std::string shape_text(at::IntArrayRef shape) {
   std::ostringstream out;
   out << shape;
   return out.str();
-}
-
-at::ScalarType scalar_type_of(StDType dtype) {
-  switch (dtype) {
-    case StDType::F32: return at::kFloat;
-    case StDType::F16: return at::kHalf;
-    case StDType::BF16: return at::kBFloat16;
-    case StDType::F64: return at::kDouble;
-    default: return at::kByte;  // never a weight dtype; rejected before use
-  }
 }
 
 // The one Hugging Face name table: where each runtime weight of layer `i` comes from.
@@ -62,7 +53,7 @@ at::Tensor SafetensorsWeightSource::get(const std::string& name, const std::vect
               " but the config implies ", shape_text(expected_shape));
   // from_blob views the mmapped bytes (never written); .to(copy=true) makes an owned tensor on the device.
   at::Tensor view = at::from_blob(const_cast<uint8_t*>(entry.file->bytes(info)), info.shape,
-                                  at::TensorOptions().dtype(scalar_type_of(info.dtype)));
+                                  at::TensorOptions().dtype(*scalar_type_of(info.dtype)));
   return view.to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
 }
 

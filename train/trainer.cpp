@@ -11,6 +11,7 @@
 #include "checkpoints/checkpoint_store.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/json_file.h"
 #include "dist/stop_signal.h"
 #include "model/safetensors_writer.h"
 #include "train/focal_loss.h"
@@ -52,8 +53,7 @@ struct State {
 void save_checkpoint(checkpoints::CheckpointStore& store, const State& s, const TrainOptions& o,
                      const TrainIdentity& id, int world) {
   store.save(s.step, [&](const std::string& dir) {
-    model::save_safetensors(dir + "/routers.safetensors", s.bank.named_tensors(),
-                            {{"model_fingerprint", id.model_fingerprint}});
+    s.bank.save(dir + "/routers.safetensors", id.model_fingerprint);
     std::vector<std::pair<std::string, at::Tensor>> moments;
     for (size_t i = 0; i < s.optimizer->exp_avg.size(); ++i) {
       moments.emplace_back("exp_avg." + std::to_string(i), s.optimizer->exp_avg[i].to(at::kCPU).contiguous());
@@ -72,12 +72,6 @@ void save_checkpoint(checkpoints::CheckpointStore& store, const State& s, const 
   });
 }
 
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  DRLLM_CHECK(in, path, ": cannot open");
-  return json::parse(in);
-}
-
 bool try_resume(const std::string& run_dir, State& s, const TrainOptions& o, const TrainIdentity& id,
                 const at::Device device, int64_t L, int64_t d, bool verbose) {
   checkpoints::CheckpointStore store(run_dir, o.keep_checkpoints);
@@ -85,7 +79,7 @@ bool try_resume(const std::string& run_dir, State& s, const TrainOptions& o, con
     if (verbose) std::cerr << "warning: " << warning << "\n";
   });
   if (!found) return false;
-  json state = read_json(found->dir + "/state.json");
+  json state = read_json_file(found->dir + "/state.json");
   DRLLM_CHECK(state["model_fingerprint"] == id.model_fingerprint, found->dir,
               " is a checkpoint of another model (fingerprint ", state["model_fingerprint"].get<std::string>().substr(0, 16),
               "…, the labels' is ", id.model_fingerprint.substr(0, 16), "…); use another --out");
@@ -93,10 +87,7 @@ bool try_resume(const std::string& run_dir, State& s, const TrainOptions& o, con
               " was trained on another label set; use another --out");
   DRLLM_CHECK(state["config"] == o.config_json(), found->dir, " was trained with other settings (",
               state["config"].get<std::string>(), " vs ", o.config_json(), "); use the same options or another --out");
-  auto routers = model::load_safetensors(found->dir + "/routers.safetensors");
-  std::vector<std::pair<std::string, at::Tensor>> named(routers.begin(), routers.end());
-  s.bank = model::RouterBank::from_named(named, L, d);
-  for (at::Tensor* p : {&s.bank.w1, &s.bank.b1, &s.bank.w2, &s.bank.b2}) *p = p->to(device);
+  s.bank = model::RouterBank::load(found->dir + "/routers.safetensors", L, d).to(device);
   auto moments = model::load_safetensors(found->dir + "/optimizer.safetensors");
   s.optimizer = std::make_unique<AdamW>(s.bank.parameters(), o.adamw);
   for (size_t i = 0; i < s.optimizer->exp_avg.size(); ++i) {
@@ -144,10 +135,7 @@ TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm
   State s;
   if (!try_resume(run_dir, s, o, id, device, L, d, root)) {
     s.bank = model::RouterBank::init(L, d, o.seed, device);
-    for (at::Tensor& p : s.bank.parameters()) {
-      at::Tensor t = p;
-      comm.broadcast(t, 0);
-    }
+    for (at::Tensor& p : s.bank.parameters()) comm.broadcast(p, 0);
     s.optimizer = std::make_unique<AdamW>(s.bank.parameters(), o.adamw);
   }
   for (at::Tensor& p : s.bank.parameters()) p.requires_grad_(true);
@@ -269,14 +257,13 @@ model::RouterBank load_run_routers(const std::string& run_dir, std::string* fing
   checkpoints::CheckpointStore store(run_dir, 1);
   auto found = store.newest_valid([](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; });
   DRLLM_CHECK(found, run_dir, ": no valid checkpoint (train first)");
-  json state = read_json(found->dir + "/state.json");
+  json state = read_json_file(found->dir + "/state.json");
   if (fingerprint) *fingerprint = state["model_fingerprint"].get<std::string>();
   auto routers = model::load_safetensors(found->dir + "/routers.safetensors");
   const at::Tensor& w1 = routers.at("model.routers.0.linear1.weight");
   int64_t L = 0;
   while (routers.count("model.routers." + std::to_string(L) + ".linear1.weight")) ++L;
-  std::vector<std::pair<std::string, at::Tensor>> named(routers.begin(), routers.end());
-  return model::RouterBank::from_named(named, L, w1.size(1));
+  return model::RouterBank::from_named(routers, L, w1.size(1));
 }
 
 }  // namespace drllm::train

@@ -26,9 +26,10 @@ TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
   read.format = data::DatasetFormat::Arc;
   read.limit = 35;
   const auto all = data::read_dataset(std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_train.jsonl", read);
-  // Questions 0, 20 and 34: on 20 the model is right with layer 18 repeated, on 34 with layers 16-17 skipped
-  // (found by earlier searches), so rewarded generations, which never settle early, are among those compared.
-  const std::vector<data::Example> examples = {all.examples[0], all.examples[20], all.examples[34]};
+  // Questions 20 and 34: on 20 the model is right with layer 18 repeated, on 34 with layers 16-17 skipped (found
+  // by earlier searches), so rewarded generations, which never settle early, are among those compared. Two
+  // questions and nine plans keep the test under a minute on a loaded 2-core CI machine.
+  const std::vector<data::Example> examples = {all.examples[20], all.examples[34]};
 
   const int64_t L = backbone.config().num_layers;
   std::vector<LayerPlan> plans = {LayerPlan::all_execute(L)};
@@ -40,7 +41,7 @@ TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
   plans.push_back(LayerPlan::from_path(repeat_18, L));
   plans.push_back(LayerPlan::from_path(skip_16_17, L));
   const std::vector<LayerPlan> near = neighbours(plans[0]);
-  for (size_t i = 0; i < near.size(); i += 8) plans.push_back(near[i]);
+  for (size_t i = 0; i < near.size(); i += 16) plans.push_back(near[i]);
 
   PlanEvaluator plain(backbone, tokenizer, {10, 2});
   PlanEvaluator fast(backbone, tokenizer, {10, 2}, model::RepeatKv::Shared, {size_t{1} << 30, true});

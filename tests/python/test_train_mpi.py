@@ -125,6 +125,8 @@ diff = max(float((a[k] - b[k]).abs().max()) for k in a)
 check(diff < 1e-5, f"2 ranks give 1 rank's routers after 50 steps (max abs diff {diff:.1e})")
 
 # 3. kill -9 a rank at random moments, then the same command: bitwise the uninterrupted run's routers.
+# The moments are epochs that rank 0 has reported, not seconds: on a loaded machine a run can take twice as long
+# as the reference did, or half, and a signal sent after the run ended would prove nothing (or fail SIGUSR1).
 long_run = ["--epochs", "80"]
 reference_dir = os.path.join(work, "uninterrupted")
 t0 = time.time()
@@ -139,25 +141,38 @@ def same(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-for moment in [rng.uniform(0.3, 0.9) * span for _ in range(3)]:
-    out = os.path.join(work, f"killed-{moment:.2f}")
-    p = subprocess.Popen(train_command(out, long_run, 2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    time.sleep(moment)
+def start_until_epoch(out, epoch):
+    """Starts the long 2-rank run and returns once rank 0 has reported `epoch`, with the stderr read so far."""
+    p = subprocess.Popen(train_command(out, long_run, 2), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         env=env, text=True)
+    seen = []
+    for line in p.stderr:
+        seen.append(line)
+        if line.startswith(f"epoch {epoch}/"):
+            break
+    return p, seen
+
+
+for epoch in [rng.randint(16, 72) for _ in range(3)]:
+    out = os.path.join(work, f"killed-{epoch}")
+    p, _ = start_until_epoch(out, epoch)
     children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
     if children:
         os.kill(int(rng.choice(children)), signal.SIGKILL)
     p.communicate(timeout=300)
+    killed = bool(children) and p.returncode != 0
     r = train(out, long_run, ranks=2)
-    check(r.returncode == 0 and same(routers(out), reference),
-          f"kill -9 at {moment:.1f} s + rerun: bitwise the uninterrupted routers", r.stderr[-800:])
+    check(killed and r.returncode == 0 and same(routers(out), reference),
+          f"kill -9 after epoch {epoch} (killed: {killed}) + rerun: bitwise the uninterrupted routers", r.stderr[-800:])
     check(not glob.glob(os.path.join(out, "checkpoints", "*.tmp")), "no .tmp checkpoint left")
 
 out = os.path.join(work, "preempted")
-p = subprocess.Popen(train_command(out, long_run, 2), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-time.sleep(0.5 * span)
+p, seen = start_until_epoch(out, 40)
 p.send_signal(signal.SIGUSR1)
 _, err = p.communicate(timeout=300)
-check(p.returncode == 0 and "stop signal" in err, "SIGUSR1: every rank checkpoints and exits 0", err[-800:])
+err = "".join(seen) + err
+check(p.returncode == 0 and "stop signal" in err and "epoch 80/" not in err,
+      "SIGUSR1 after epoch 40: every rank checkpoints and exits 0 before the end", err[-800:])
 r = train(out, long_run, ranks=2)
 check(r.returncode == 0 and same(routers(out), reference), "SIGUSR1 + rerun: bitwise the uninterrupted routers")
 

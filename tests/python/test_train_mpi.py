@@ -153,7 +153,7 @@ def start_until_epoch(out, epoch):
     return p, seen
 
 
-for epoch in [rng.randint(16, 72) for _ in range(3)]:
+for epoch in rng.sample(range(16, 73), 3):  # three different moments
     out = os.path.join(work, f"killed-{epoch}")
     p, _ = start_until_epoch(out, epoch)
     children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()

@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist  # noqa: E402
+from interrupt import kill_one_rank, start_until  # noqa: E402
 
 drllm, assets, work, gguf = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
@@ -104,23 +105,19 @@ with h5py.File(os.path.join(single, on_disk[0].replace("r00001", "r00000")), "r"
     config = json.loads(f.attrs["search_config"])
     check(config["simulations"] == 6 and config["seed"] == 5, "the search configuration is recorded", config)
 
-# 3. kill -9 of one rank at random moments, then the same command again. The moments are counted in examples
-# done (the ranks' progress lines), not seconds, so that on any machine the job is killed mid-way.
+# 3. kill -9 of one rank at random moments (examples done, from the ranks' progress lines), then the same
+# command again.
 rng = random.Random(11)
+
+
+def examples_done(lines):
+    return sum("example " in line for line in lines)
+
+
 for done in rng.sample(range(1, N - 1), 3):  # three different moments
     out = os.path.join(work, f"killed-{done}")
-    p = subprocess.Popen(mpirun(2) + command(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                         text=True)
-    finished = 0
-    for line in p.stderr:
-        finished += "example " in line
-        if finished == done:
-            break
-    children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-    if children:
-        os.kill(int(rng.choice(children)), signal.SIGKILL)
-    p.communicate(timeout=300)
-    killed = bool(children) and p.returncode != 0
+    p, _ = start_until(mpirun(2) + command(out), env, lambda seen: examples_done(seen) == done)
+    killed = kill_one_rank(p, rng)
     r = run(mpirun(2) + command(out))
     check(r.returncode == 0, f"the rerun after kill -9 after {done} examples succeeds", r.stderr[-2000:])
     check(killed and rows_of(out) == reference,
@@ -130,12 +127,8 @@ for done in rng.sample(range(1, N - 1), 3):  # three different moments
 
 # 4. SIGUSR1 (Slurm's preemption signal; mpirun forwards it): every rank commits and exits 0; the rerun finishes.
 out = os.path.join(work, "preempted")
-p = subprocess.Popen(mpirun(2) + command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-seen = []
-for line in p.stderr:  # the first example done: every rank is up (with its signal handler) and the job is mid-way
-    seen.append(line)
-    if "example " in line:
-        break
+# After the first example every rank is up (with its signal handler) and the job is mid-way.
+p, seen = start_until(mpirun(2) + command(out), env, lambda seen: examples_done(seen) == 1)
 p.send_signal(signal.SIGUSR1)
 _, err = p.communicate(timeout=300)
 err = "".join(seen) + err

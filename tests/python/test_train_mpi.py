@@ -25,6 +25,7 @@ from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist  # noqa: E402
+from interrupt import kill_one_rank, start_until  # noqa: E402
 
 drllm, assets, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)
@@ -124,9 +125,8 @@ a, b = routers(os.path.join(work, "np1")), routers(os.path.join(work, "np2"))
 diff = max(float((a[k] - b[k]).abs().max()) for k in a)
 check(diff < 1e-5, f"2 ranks give 1 rank's routers after 50 steps (max abs diff {diff:.1e})")
 
-# 3. kill -9 a rank at random moments, then the same command: bitwise the uninterrupted run's routers.
-# The moments are epochs that rank 0 has reported, not seconds: on a loaded machine a run can take twice as long
-# as the reference did, or half, and a signal sent after the run ended would prove nothing (or fail SIGUSR1).
+# 3. kill -9 a rank at random moments (epochs rank 0 has reported), then the same command: bitwise the
+# uninterrupted run's routers.
 long_run = ["--epochs", "80"]
 reference_dir = os.path.join(work, "uninterrupted")
 t0 = time.time()
@@ -142,25 +142,13 @@ def same(a, b):
 
 
 def start_until_epoch(out, epoch):
-    """Starts the long 2-rank run and returns once rank 0 has reported `epoch`, with the stderr read so far."""
-    p = subprocess.Popen(train_command(out, long_run, 2), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         env=env, text=True)
-    seen = []
-    for line in p.stderr:
-        seen.append(line)
-        if line.startswith(f"epoch {epoch}/"):
-            break
-    return p, seen
+    return start_until(train_command(out, long_run, 2), env, lambda seen: seen[-1].startswith(f"epoch {epoch}/"))
 
 
 for epoch in rng.sample(range(16, 73), 3):  # three different moments
     out = os.path.join(work, f"killed-{epoch}")
     p, _ = start_until_epoch(out, epoch)
-    children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-    if children:
-        os.kill(int(rng.choice(children)), signal.SIGKILL)
-    p.communicate(timeout=300)
-    killed = bool(children) and p.returncode != 0
+    killed = kill_one_rank(p, rng)
     r = train(out, long_run, ranks=2)
     check(killed and r.returncode == 0 and same(routers(out), reference),
           f"kill -9 after epoch {epoch} (killed: {killed}) + rerun: bitwise the uninterrupted routers", r.stderr[-800:])

@@ -1,0 +1,28 @@
+"""Interrupting an mpirun job mid-way, for the kill -9 and SIGUSR1 tests. The moment is read from the job's own
+progress lines, never from the clock: on a loaded machine a job can take several times as long as on an idle one,
+and a signal sent after the job ended would prove nothing."""
+import os
+import signal
+import subprocess
+
+
+def start_until(cmd, env, reached):
+    """Starts `cmd` and returns (process, stderr lines read so far) once reached(lines so far) is true, or at the
+    end of its stderr. The caller reads the rest with communicate()."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    seen = []
+    for line in p.stderr:
+        seen.append(line)
+        if reached(seen):
+            break
+    return p, seen
+
+
+def kill_one_rank(p, rng):
+    """kill -9 of one of mpirun's children (a rank, chosen by rng), then waits for the job. True when a rank was
+    killed and the job failed."""
+    children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+    if children:
+        os.kill(int(rng.choice(children)), signal.SIGKILL)
+    p.communicate(timeout=300)
+    return bool(children) and p.returncode != 0

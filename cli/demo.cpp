@@ -26,7 +26,7 @@ using nlohmann::json;
 
 struct DemoOptions {
   std::string out = "runs/demo";
-  std::string data_dir = std::string(DRLLM_SOURCE_DIR) + "/../shared/assets/data";
+  std::string data_dir = std::string(DRLLM_ASSETS_DIR) + "/data";
   std::string model = default_model_dir();
   size_t arc_train = 32, gsm8k_train = 8, arc_test = 50, gsm8k_test = 20, piqa = 50, openbookqa = 50, sweep = 20;
   int simulations = 20;
@@ -175,7 +175,7 @@ void add_demo(CLI::App& app, const CommonOptions& common) {
                                          "routed evaluation, report); rerun to resume");
   auto o = std::make_shared<DemoOptions>();
   cmd->add_option("--out", o->out, "output folder")->capture_default_str();
-  cmd->add_option("--data-dir", o->data_dir, "folder of the benchmark files (../shared/assets/data)")
+  cmd->add_option("--data-dir", o->data_dir, "folder of the benchmark files (the shared assets' data/)")
       ->capture_default_str();
   cmd->add_option("--model", o->model, "model")->capture_default_str();
   cmd->add_option("--arc-train", o->arc_train, "ARC-Challenge train questions searched")->capture_default_str();

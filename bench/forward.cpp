@@ -10,6 +10,7 @@
 
 #include "model/backbone.h"
 
+using namespace drllm;
 using namespace drllm::model;
 using Clock = std::chrono::steady_clock;
 

@@ -9,14 +9,14 @@
 #include <iostream>
 #include <string>
 
-#include "data/chat_template.h"
-#include "data/dataset.h"
-#include "data/prompts.h"
-#include "data/tokenizer.h"
+#include "data/text/chat_template.h"
+#include "data/tasks/dataset.h"
+#include "data/tasks/prompts.h"
+#include "data/text/tokenizer.h"
 #include "model/backbone.h"
 #include "model/fingerprint.h"
 #include "model/generate.h"
-#include "model/routed_generation.h"
+#include "routing/routed_generation.h"
 
 using namespace drllm;
 using Clock = std::chrono::steady_clock;
@@ -39,21 +39,21 @@ int main(int argc, char** argv) {
     }
   }
   model::Backbone backbone = model::Backbone::load(model_path);
-  data::Tokenizer tokenizer = data::Tokenizer::from_file(model_path);
-  data::ChatTemplate chat = data::ChatTemplate::by_name("smollm2");
-  data::PromptTemplate prompt = data::PromptTemplate::drllm("arc", true);
-  data::ReadOptions read;
-  read.format = data::DatasetFormat::Arc;
+  text::Tokenizer tokenizer = text::Tokenizer::from_file(model_path);
+  text::ChatTemplate chat = text::ChatTemplate::by_name("smollm2");
+  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm("arc", true);
+  tasks::ReadOptions read;
+  read.format = tasks::DatasetFormat::Arc;
   read.limit = prompts;
   std::vector<std::vector<int64_t>> inputs;
-  for (const data::Example& ex : data::read_dataset(data_path, read).examples) {
-    std::vector<int32_t> ids = tokenizer.encode(data::drllm_model_input(prompt, ex, &chat));
+  for (const tasks::Example& ex : tasks::read_dataset(data_path, read).examples) {
+    std::vector<int32_t> ids = tokenizer.encode(tasks::drllm_model_input(prompt, ex, &chat));
     inputs.emplace_back(ids.begin(), ids.end());
   }
   const model::ModelConfig& c = backbone.config();
-  model::RouterBank routers = routers_path.empty()
-                                  ? model::RouterBank::init(c.num_layers, c.hidden_size, 0)
-                                  : model::load_routers_for(routers_path, backbone,
+  routing::RouterBank routers = routers_path.empty()
+                                  ? routing::RouterBank::init(c.num_layers, c.hidden_size, 0)
+                                  : routing::load_routers_for(routers_path, backbone,
                                                             model::summarize_checkpoint(model_path).fingerprint);
   model::GenerationOptions g;
   g.max_new_tokens = tokens;
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   double router_s = 0;
   auto t1 = Clock::now();
   for (const auto& ids : inputs) {
-    model::RoutedGeneration r = model::generate_routed(backbone, routers, ids, g);
+    routing::RoutedGeneration r = routing::generate_routed(backbone, routers, ids, g);
     visits_routed += r.generation.layer_visits;
     n_routed += static_cast<int64_t>(r.generation.tokens.size());
     router_s += r.router_seconds;

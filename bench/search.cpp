@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "data/chat_template.h"
-#include "data/dataset.h"
-#include "data/prompts.h"
-#include "data/tokenizer.h"
+#include "data/text/chat_template.h"
+#include "data/tasks/dataset.h"
+#include "data/tasks/prompts.h"
+#include "data/text/tokenizer.h"
 #include "model/backbone.h"
 #include "search/mcts.h"
 #include "search/plan_evaluator.h"
@@ -28,7 +28,7 @@ struct Run {
   std::string results;  // best plans, default rewards, evaluations: to check that the runs agree
 };
 
-static Run run(model::Backbone& backbone, const data::Tokenizer& tokenizer, const std::vector<search::SearchExample>& examples,
+static Run run(model::Backbone& backbone, const text::Tokenizer& tokenizer, const std::vector<search::SearchExample>& examples,
                const search::MctsOptions& mcts, search::EvaluatorShortcuts shortcuts) {
   search::PlanEvaluator evaluator(backbone, tokenizer, {10, 2}, model::RepeatKv::Shared, shortcuts);
   Run r;
@@ -64,15 +64,15 @@ int main(int argc, char** argv) {
     }
   }
   model::Backbone backbone = model::Backbone::load(model_path);
-  data::Tokenizer tokenizer = data::Tokenizer::from_file(model_path);
-  data::ChatTemplate chat = data::ChatTemplate::by_name("smollm2");
-  data::PromptTemplate prompt = data::PromptTemplate::drllm("arc", true);
-  data::ReadOptions read;
-  read.format = data::DatasetFormat::Arc;
+  text::Tokenizer tokenizer = text::Tokenizer::from_file(model_path);
+  text::ChatTemplate chat = text::ChatTemplate::by_name("smollm2");
+  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm("arc", true);
+  tasks::ReadOptions read;
+  read.format = tasks::DatasetFormat::Arc;
   read.limit = limit;
   std::vector<search::SearchExample> examples;
-  for (const data::Example& ex : data::read_dataset(data_path, read).examples)
-    examples.push_back(search::prepare_example(ex, prompt, &chat, tokenizer, true));
+  for (const tasks::Example& ex : tasks::read_dataset(data_path, read).examples)
+    examples.push_back(search::prepare_example(ex, prompt, &chat, tokenizer, tasks::Reward::ArcLetter));
 
   const size_t cache_bytes = size_t{1} << 30;
   const std::vector<std::pair<std::string, search::EvaluatorShortcuts>> variants = {

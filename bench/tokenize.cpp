@@ -5,14 +5,14 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "data/tokenizer.h"
+#include "data/text/tokenizer.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::cerr << "usage: bench_tokenize TOKENIZER_JSON TEXTS_JSONL\n";
     return 2;
   }
-  drllm::data::Tokenizer tokenizer = drllm::data::Tokenizer::from_file(argv[1]);
+  drllm::text::Tokenizer tokenizer = drllm::text::Tokenizer::from_file(argv[1]);
   std::vector<std::string> texts;
   std::ifstream in(argv[2]);
   size_t bytes = 0;

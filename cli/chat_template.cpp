@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
-#include "data/chat_template.h"
+#include "data/text/chat_template.h"
 
 namespace drllm::cli {
 namespace {
@@ -19,13 +19,13 @@ struct ChatTemplateOptions {
 
 void run_chat_template(const ChatTemplateOptions& o) {
   DRLLM_CHECK(!o.tokenizer_config.empty() || !o.name.empty(), "give --tokenizer-config or --name");
-  data::ChatTemplate chat = o.name.empty() ? data::ChatTemplate::from_tokenizer_config(o.tokenizer_config)
-                                           : data::ChatTemplate::by_name(o.name);
+  text::ChatTemplate chat = o.name.empty() ? text::ChatTemplate::from_tokenizer_config(o.tokenizer_config)
+                                           : text::ChatTemplate::by_name(o.name);
   if (!o.date.empty()) chat.set_date_string(o.date);
   std::string line;
   for (size_t n = 1; std::getline(std::cin, line); ++n) {
     if (line.empty()) continue;
-    std::vector<data::ChatMessage> messages;
+    std::vector<text::ChatMessage> messages;
     bool add_generation_prompt = false, enable_thinking = true;
     try {
       auto j = nlohmann::json::parse(line);

@@ -8,8 +8,8 @@
 #include "cli/commands.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
-#include "data/gguf_tokenizer.h"
-#include "model/gguf.h"
+#include "data/text/gguf_tokenizer.h"
+#include "formats/gguf.h"
 #include "model/gguf_convert.h"
 
 namespace drllm::cli {
@@ -20,10 +20,10 @@ struct ConvertOptions {
   bool force = false;
 };
 
-void write_tokenizer_files(const model::GgufFile& gguf, const std::string& folder) {
-  std::string tokenizer = data::tokenizer_json_from_gguf(gguf);
+void write_tokenizer_files(const formats::GgufFile& gguf, const std::string& folder) {
+  std::string tokenizer = text::tokenizer_json_from_gguf(gguf);
   write_file_atomically(folder + "/tokenizer.json", [&](std::ostream& out) { out << tokenizer; });
-  const model::GgufArray& tokens = gguf.get_array("tokenizer.ggml.tokens");
+  const formats::GgufArray& tokens = gguf.get_array("tokenizer.ggml.tokens");
   auto token_text = [&](const char* key) -> nlohmann::json {
     auto id = gguf.find_uint(key);
     if (!id || *id >= tokens.size()) return nullptr;
@@ -45,7 +45,7 @@ void write_tokenizer_files(const model::GgufFile& gguf, const std::string& folde
 void run_convert(const ConvertOptions& o) {
   namespace fs = std::filesystem;
   DRLLM_CHECK(o.force || !fs::exists(o.out_dir), o.out_dir, ": already exists; pass --force to replace it");
-  model::GgufFile gguf(o.gguf_path);
+  formats::GgufFile gguf(o.gguf_path);
   const std::string tmp = o.out_dir + ".tmp";
   fs::remove_all(tmp);
   fs::create_directories(tmp);

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/eval_report.h"
+#include "eval/report.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/json_file.h"

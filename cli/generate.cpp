@@ -11,7 +11,7 @@
 
 #include "cli/commands.h"
 #include "model/fingerprint.h"
-#include "model/routed_generation.h"
+#include "routing/routed_generation.h"
 #include "cli/model_resources.h"
 #include "common/error.h"
 #include "model/backbone.h"
@@ -39,7 +39,7 @@ struct GenerateOptions {
   std::string device = "cpu";
   std::string dtype = "auto";
   std::string routers;  // exported routers: each prompt's plan decided by them
-  model::RoutingOptions routing;
+  routing::RoutingOptions routing;
 };
 
 std::vector<std::string> read_prompts_file(const std::string& path) {
@@ -75,10 +75,10 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   if (!o.no_eos_stop)
     gen.stop_tokens.insert(gen.stop_tokens.end(), config.eos_token_ids.begin(), config.eos_token_ids.end());
   gen.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
-  std::optional<model::RouterBank> routers;
+  std::optional<routing::RouterBank> routers;
   if (!o.routers.empty()) {
     DRLLM_CHECK(o.plan.empty(), "--plan and --routers exclude each other (the routers choose the plan)");
-    routers = model::load_routers_for(o.routers, backbone, model::summarize_checkpoint(o.model_dir).fingerprint);
+    routers = routing::load_routers_for(o.routers, backbone, model::summarize_checkpoint(o.model_dir).fingerprint);
   }
 
   // The prompts as token ids (with their text when there is one).
@@ -87,21 +87,21 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
     std::vector<std::string> more = read_prompts_file(o.prompts_file);
     texts.insert(texts.end(), more.begin(), more.end());
   }
-  std::optional<data::Tokenizer> tokenizer;
+  std::optional<text::Tokenizer> tokenizer;
   if (!texts.empty() || o.prompt_ids.empty() || o.jsonl)
-    tokenizer = data::Tokenizer::from_file(tokenizer_path_for(o.model_dir, o.tokenizer));
+    tokenizer = text::Tokenizer::from_file(tokenizer_path_for(o.model_dir, o.tokenizer));
   std::vector<std::vector<int64_t>> prompts;
   std::vector<std::string> prompt_texts;  // aligned with prompts; "" for --prompt-ids
   if (!o.prompt_ids.empty()) {
     prompts.push_back(parse_token_ids(o.prompt_ids, "--prompt-ids"));
     prompt_texts.emplace_back();
   }
-  std::optional<data::ChatTemplate> chat;
+  std::optional<text::ChatTemplate> chat;
   if (o.chat) chat = chat_template_for(o.model_dir, o.chat_template);
   for (const std::string& text : texts) {
     std::string rendered = text;
     if (chat) {
-      std::vector<data::ChatMessage> messages;
+      std::vector<text::ChatMessage> messages;
       if (!o.system.empty()) messages.push_back({"system", o.system});
       messages.push_back({"user", text});
       rendered = chat->render(messages, /*add_generation_prompt=*/true);
@@ -118,7 +118,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
     model::LayerPlan used = plan;
     model::Generation result;
     if (routers) {
-      model::RoutedGeneration routed = model::generate_routed(backbone, *routers, prompts[i], gen, o.routing);
+      routing::RoutedGeneration routed = routing::generate_routed(backbone, *routers, prompts[i], gen, o.routing);
       result = routed.generation;
       used = routed.plan;
     } else {

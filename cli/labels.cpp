@@ -17,10 +17,11 @@
 #include "cli/search_summary.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
-#include "data/chat_template.h"
-#include "data/label_store.h"
-#include "data/prompts.h"
-#include "data/tokenizer.h"
+#include "data/text/chat_template.h"
+#include "data/labels/label_store.h"
+#include "data/tasks/prompts.h"
+#include "data/tasks/task.h"
+#include "data/text/tokenizer.h"
 #include "model/fingerprint.h"
 #include "model/layer_plan.h"
 #include "model/model_config.h"
@@ -32,7 +33,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 void inspect_labels(const std::string& dir, bool as_json) {
-  data::LabelSet labels = data::read_label_set(dir);
+  labels::LabelSet labels = labels::read_label_set(dir);
   json s = summarize_labels(labels);
   if (as_json) {
     std::cout << s.dump(2) << "\n";
@@ -64,7 +65,7 @@ int64_t distinct_layers(const std::vector<int16_t>& path) {
 // The official file's fields (data_generation.py's `results`), from our rows. As there, `best_response` holds the
 // gold answer; our extra `item_ids` keeps the examples' ids.
 void export_labels(const std::string& dir, const std::string& out) {
-  data::LabelSet labels = data::read_label_set(dir);
+  labels::LabelSet labels = labels::read_label_set(dir);
   json config = json::parse(labels.header.search_config);
   json r = {{"exp", "drllm"},
             {"num_simulations", config.value("simulations", 0)},
@@ -89,7 +90,7 @@ void export_labels(const std::string& dir, const std::string& out) {
        questions = json::array(), ids = json::array();
   double n = static_cast<double>(labels.rows.size()), sum_original = 0, sum_mcts = 0, sum_improved = 0,
          sum_length = 0, sum_unique = 0;
-  for (const data::LabelRow& row : labels.rows) {
+  for (const labels::LabelRow& row : labels.rows) {
     original.push_back(int(row.baseline_correct));
     mcts.push_back(int(row.best_correct));
     improved.push_back(row.improved != 0);
@@ -153,13 +154,12 @@ void import_labels(const ImportOptions& o) {
 
   model::ModelConfig config = model_config_of(o.model);
   const int64_t L = config.num_layers;
-  data::Tokenizer tokenizer = data::Tokenizer::from_file(tokenizer_path_for(o.model, ""));
-  const bool instruct = o.instruct == "auto" ? data::is_instruct_model_name(fs::path(o.model).filename().string())
-                                             : o.instruct == "yes";
-  std::optional<data::ChatTemplate> chat;
+  text::Tokenizer tokenizer = text::Tokenizer::from_file(tokenizer_path_for(o.model, ""));
+  const bool instruct = tasks::resolve_instruct(o.instruct, o.model);
+  std::optional<text::ChatTemplate> chat;
   if (instruct) chat = chat_template_for(o.model, o.chat_template);
 
-  data::ShardHeader header;
+  labels::ShardHeader header;
   header.model_fingerprint = model::summarize_checkpoint(o.model).fingerprint;
   header.dataset = cat(r.value("dataset", std::string("unknown")), " (imported from ", fs::path(o.input).filename().string(), ")");
   header.search_config = json{{"imported", true},
@@ -170,10 +170,10 @@ void import_labels(const ImportOptions& o) {
                               {"random_prob", r.value("random_prob", 0.0)}}
                              .dump();
   header.num_layers = L;
-  std::vector<data::LabelRow> rows(n);
+  std::vector<labels::LabelRow> rows(n);
   for (size_t i = 0; i < n; ++i) {
     const std::string where = cat(o.input, ": example ", i);
-    data::LabelRow& row = rows[i];
+    labels::LabelRow& row = rows[i];
     std::vector<int64_t> path;
     try {
       path = r["best_path"][i].get<std::vector<int64_t>>();
@@ -202,13 +202,13 @@ void import_labels(const ImportOptions& o) {
     row.prompt_tokens.assign(ids.begin(), ids.end());
   }
   fs::create_directories(o.out);
-  for (const std::string& existing : data::list_shards(o.out)) {
-    std::string diff = data::header_mismatch(header, data::read_shard(existing).header);
+  for (const std::string& existing : labels::list_shards(o.out)) {
+    std::string diff = labels::header_mismatch(header, labels::read_shard(existing).header);
     DRLLM_CHECK(diff.empty(), existing, " is from ", diff, "; import into another folder");
   }
-  std::string path = data::next_shard_path(o.out, 0);
-  data::write_shard(path, header, rows);
-  data::rebuild_manifest(o.out);
+  std::string path = labels::next_shard_path(o.out, 0);
+  labels::write_shard(path, header, rows);
+  labels::rebuild_manifest(o.out);
   std::cerr << "imported " << n << " examples into " << path << "\n";
 }
 
@@ -229,8 +229,8 @@ void add_labels(CLI::App& app) {
   auto merge_dir = std::make_shared<std::string>();
   merge->add_option("dir", *merge_dir, "label folder")->required()->check(CLI::ExistingDirectory);
   merge->callback([merge_dir] {
-    int64_t rows = data::rebuild_manifest(*merge_dir);
-    std::cout << *merge_dir << "/manifest.json: " << data::list_shards(*merge_dir).size() << " shards, " << rows
+    int64_t rows = labels::rebuild_manifest(*merge_dir);
+    std::cout << *merge_dir << "/manifest.json: " << labels::list_shards(*merge_dir).size() << " shards, " << rows
               << " rows\n";
   });
 

@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "data/chat_template.h"
-#include "data/tokenizer.h"
+#include "data/text/chat_template.h"
+#include "data/text/tokenizer.h"
 #include "model/model_config.h"
 
 namespace drllm::cli {
@@ -19,6 +19,6 @@ std::string tokenizer_path_for(const std::string& model_path, const std::string&
 model::ModelConfig model_config_of(const std::string& model_path);
 
 // The chat template of a model: by name when given, else recognised from tokenizer_config.json or the GGUF.
-data::ChatTemplate chat_template_for(const std::string& model_path, const std::string& name);
+text::ChatTemplate chat_template_for(const std::string& model_path, const std::string& name);
 
 }  // namespace drllm::cli

@@ -15,11 +15,13 @@
 #include "common/error.h"
 #include "common/atomic_file.h"
 #include "common/sha256.h"
-#include "data/chat_template.h"
-#include "data/dataset.h"
-#include "data/label_store.h"
-#include "data/prompts.h"
-#include "data/tokenizer.h"
+#include "data/text/chat_template.h"
+#include "data/tasks/dataset.h"
+#include "data/labels/label_store.h"
+#include "data/labels/shard_writer.h"
+#include "data/tasks/task.h"
+#include "data/tasks/prompts.h"
+#include "data/text/tokenizer.h"
 #include "dist/runtime.h"
 #include "dist/stop_signal.h"
 #include "dist/work_queue.h"
@@ -47,50 +49,6 @@ struct SearchOptions {
   search::MctsOptions mcts;
 };
 
-// The rows a rank has labelled and not yet committed; a shard is written every `max_rows` rows or
-// `max_seconds`, and whatever is left at the end.
-class ShardBuffer {
- public:
-  ShardBuffer(std::string dir, int rank, data::ShardHeader header, size_t max_rows, double max_seconds)
-      : dir_(std::move(dir)), rank_(rank), header_(std::move(header)), max_rows_(max_rows), max_seconds_(max_seconds) {}
-
-  void add(data::LabelRow row) {
-    rows_.push_back(std::move(row));
-    double age = std::chrono::duration<double>(Clock::now() - since_).count();
-    if (rows_.size() >= max_rows_ || age >= max_seconds_) commit();
-  }
-  void commit() {
-    if (!rows_.empty()) data::write_shard(data::next_shard_path(dir_, rank_), header_, rows_);
-    rows_.clear();
-    since_ = Clock::now();
-  }
-
- private:
-  std::string dir_;
-  int rank_;
-  data::ShardHeader header_;
-  size_t max_rows_;
-  double max_seconds_;
-  std::vector<data::LabelRow> rows_;
-  Clock::time_point since_ = Clock::now();
-};
-
-// Rank 0, before any rank writes: what OUT already holds. Removes .tmp files that killed runs left, verifies
-// every shard (a damaged one is named) and refuses shards of another model or search configuration.
-std::set<uint32_t> labelled_examples(const std::string& dir, const data::ShardHeader& header) {
-  std::set<uint32_t> done;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".tmp") fs::remove(e.path());
-  for (const std::string& path : data::list_shards(dir)) {
-    data::Shard shard = data::read_shard(path);
-    std::string diff = data::header_mismatch(header, shard.header);
-    DRLLM_CHECK(diff.empty(), path, " was made by ", diff,
-                "; use another --out, or the options of that run to resume it");
-    for (const data::LabelRow& r : shard.rows) done.insert(r.example_index);
-  }
-  return done;
-}
-
 void run_search(SearchOptions o, const CommonOptions& common) {
   dist::Runtime runtime;
   dist::install_stop_signals();
@@ -102,22 +60,20 @@ void run_search(SearchOptions o, const CommonOptions& common) {
   o.mcts.validate();
   DRLLM_CHECK(o.chunk > 0 && o.shard_rows > 0 && o.shard_minutes > 0,
               "--chunk, --shard-rows and --shard-minutes must be positive");
-  const bool arc = o.task == "arc";
-  const bool instruct = o.instruct == "auto"
-                            ? data::is_instruct_model_name(fs::path(o.model).filename().string())
-                            : o.instruct == "yes";
+  const tasks::Task& task = tasks::find_task(o.task, /*searchable_only=*/true);
+  const bool instruct = tasks::resolve_instruct(o.instruct, o.model);
 
   // 2. Model, tokenizer, prompt.
   model::Backbone backbone = model::Backbone::load(o.model);
-  data::Tokenizer tokenizer = data::Tokenizer::from_file(tokenizer_path_for(o.model, ""));
-  std::optional<data::ChatTemplate> chat;
+  text::Tokenizer tokenizer = text::Tokenizer::from_file(tokenizer_path_for(o.model, ""));
+  std::optional<text::ChatTemplate> chat;
   if (instruct) chat = chat_template_for(o.model, o.chat_template);
-  data::PromptTemplate prompt = data::PromptTemplate::drllm(arc ? "arc" : "math", instruct);
+  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm(task.drllm_prompt, instruct);
   search::LabellerSetup setup;
   setup.mcts = o.mcts;
-  setup.budget.max_new_tokens = o.max_new_tokens ? o.max_new_tokens : (arc ? (instruct ? 10 : 2) : 15);
+  setup.budget.max_new_tokens = task.max_new_tokens(instruct, o.max_new_tokens);
   setup.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
-  setup.arc = arc;
+  setup.task = &task;
   setup.save_features = o.save_features;
   setup.shortcuts.prefix_cache_bytes = o.prefix_cache_mb << 20;
   setup.shortcuts.stop_once_settled = !o.generate_in_full;
@@ -125,14 +81,14 @@ void run_search(SearchOptions o, const CommonOptions& common) {
   const int64_t L = backbone.config().num_layers;
 
   // 3. Data, and what the shards record about this run.
-  data::ReadOptions read;
-  read.format = data::parse_dataset_format(o.format.empty() ? (arc ? "arc" : "gsm8k") : o.format);
+  tasks::ReadOptions read;
+  read.format = o.format.empty() ? task.format : tasks::parse_dataset_format(o.format);
   read.limit = o.limit;
   read.skip_bad_rows = o.skip_bad_rows;
-  data::DatasetReadResult loaded = data::read_dataset(o.data, read);
+  tasks::DatasetReadResult loaded = tasks::read_dataset(o.data, read);
   if (loaded.skipped && runtime.is_root()) std::cerr << "skipped " << loaded.skipped << " bad rows of " << o.data << "\n";
   DRLLM_CHECK(!loaded.examples.empty(), o.data, ": no examples");
-  data::ShardHeader header;
+  labels::ShardHeader header;
   header.model_fingerprint = model::summarize_checkpoint(o.model).fingerprint;
   header.dataset = cat(fs::path(o.data).filename().string(), " sha256:", sha256_file_hex(o.data).substr(0, 16));
   header.search_config = search::search_config_json(setup, prompt.name(), instruct, chat ? chat->name() : "");
@@ -143,7 +99,7 @@ void run_search(SearchOptions o, const CommonOptions& common) {
   std::vector<uint32_t> pending;
   if (runtime.is_root()) {
     fs::create_directories(o.out);
-    std::set<uint32_t> done = labelled_examples(o.out, header);
+    std::set<uint32_t> done = labels::labelled_examples(o.out, header);
     for (uint32_t i = 0; i < loaded.examples.size(); ++i)
       if (!done.count(i)) pending.push_back(i);
     std::cerr << "search (" << o.policy << ", " << o.mcts.simulations << " simulations) of " << loaded.examples.size()
@@ -157,11 +113,11 @@ void run_search(SearchOptions o, const CommonOptions& common) {
   // 5. Work through the queue.
   auto t0 = Clock::now();
   dist::WorkQueue queue(runtime, pending, o.chunk);
-  ShardBuffer buffer(o.out, runtime.rank(), header, static_cast<size_t>(o.shard_rows), o.shard_minutes * 60);
+  labels::ShardWriter buffer(o.out, runtime.rank(), header, static_cast<size_t>(o.shard_rows), o.shard_minutes * 60);
   int64_t labelled = 0;
   for (std::vector<uint32_t> chunk = queue.next(); !chunk.empty() && !dist::stop_requested(); chunk = queue.next()) {
     for (uint32_t index : chunk) {
-      data::LabelRow row = labeller.label(loaded.examples[index], index);
+      labels::LabelRow row = labeller.label(loaded.examples[index], index);
       ++labelled;
       double s = std::chrono::duration<double>(Clock::now() - t0).count();
       std::cerr << me << "example " << index << " (" << row.item_id << "): default " << int(row.baseline_correct)
@@ -183,8 +139,8 @@ void run_search(SearchOptions o, const CommonOptions& common) {
 
   // 6. Manifest and summary over everything the folder now holds.
   if (!runtime.is_root()) return;
-  data::rebuild_manifest(o.out);
-  nlohmann::json summary = summarize_labels(data::read_label_set(o.out));
+  labels::rebuild_manifest(o.out);
+  nlohmann::json summary = summarize_labels(labels::read_label_set(o.out));
   summary["policy"] = o.policy;
   summary["simulations"] = o.mcts.simulations;
   summary["ranks"] = runtime.size();
@@ -208,7 +164,7 @@ void add_search(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--model", o->model, "Hugging Face model folder or .gguf file")->capture_default_str();
   cmd->add_option("--data", o->data, "JSONL data file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--task", o->task, "arc (letter answers) or math (\\boxed{} answers)")
-      ->capture_default_str()->check(CLI::IsMember({"arc", "math"}));
+      ->capture_default_str()->check(CLI::IsMember(tasks::task_names(/*searchable_only=*/true)));
   cmd->add_option("--format", o->format, "data format (default: arc for arc, gsm8k for math; dart for DART-Math)");
   cmd->add_option("--limit", o->limit, "first N examples only (0: all)")->capture_default_str();
   cmd->add_option("--out", o->out, "label folder (shards, manifest.json, summary.json); rerun to resume")

@@ -2,12 +2,12 @@
 
 namespace drllm::cli {
 
-nlohmann::json summarize_labels(const data::LabelSet& labels) {
+nlohmann::json summarize_labels(const labels::LabelSet& labels) {
   const double n = static_cast<double>(labels.rows.size());
   const int64_t L = labels.header.num_layers;
   double default_correct = 0, best_correct = 0, improved = 0, path_length = 0, evaluations = 0;
   std::vector<std::array<int64_t, 3>> per_layer(static_cast<size_t>(L), {0, 0, 0});
-  for (const data::LabelRow& r : labels.rows) {
+  for (const labels::LabelRow& r : labels.rows) {
     default_correct += r.baseline_correct;
     best_correct += r.best_correct;
     improved += r.improved;

@@ -6,10 +6,10 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
-#include "data/label_store.h"
+#include "data/labels/label_store.h"
 
 namespace drllm::cli {
 
-nlohmann::json summarize_labels(const data::LabelSet& labels);
+nlohmann::json summarize_labels(const labels::LabelSet& labels);
 
 }  // namespace drllm::cli

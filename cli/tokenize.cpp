@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
-#include "data/tokenizer.h"
+#include "data/text/tokenizer.h"
 
 namespace drllm::cli {
 namespace {
@@ -21,7 +21,7 @@ struct TokenizeOptions {
 };
 
 void run_tokenize(const TokenizeOptions& o) {
-  data::Tokenizer tokenizer = data::Tokenizer::from_file(o.tokenizer_path);
+  text::Tokenizer tokenizer = text::Tokenizer::from_file(o.tokenizer_path);
   std::string line;
   size_t line_number = 0;
   std::ostringstream out;

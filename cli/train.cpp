@@ -10,7 +10,7 @@
 #include "common/error.h"
 #include "common/sha256.h"
 #include "common/strings.h"
-#include "data/label_store.h"
+#include "data/labels/label_store.h"
 #include "dist/communicator.h"
 #include "dist/runtime.h"
 #include "dist/stop_signal.h"
@@ -38,16 +38,16 @@ void run_train(TrainCliOptions o, const CommonOptions& common) {
   // 1. Labels (one folder or several, comma-separated: say ARC and GSM8K searches) and the routers' inputs along
   // the labelled plans.
   const std::vector<std::string> dirs = split_string(o.labels, ",");
-  std::vector<data::LabelSet> sets;
+  std::vector<labels::LabelSet> sets;
   for (const std::string& dir : dirs) {
-    sets.push_back(data::read_label_set(dir, /*features=*/true));
+    sets.push_back(labels::read_label_set(dir, /*features=*/true));
     DRLLM_CHECK(!sets.back().rows.empty(), dir, ": no labelled examples");
     DRLLM_CHECK(sets.back().header.model_fingerprint == sets.front().header.model_fingerprint, dir,
                 " was labelled with another model than ", dirs.front());
   }
-  const data::LabelSet& labels = sets.front();
+  const labels::LabelSet& labels = sets.front();
   bool all_cached = true;
-  for (const data::LabelSet& set : sets) all_cached = all_cached && set.header.feature_dim > 0;
+  for (const labels::LabelSet& set : sets) all_cached = all_cached && set.header.feature_dim > 0;
   std::string inputs = o.inputs == "auto" ? (all_cached ? "cached" : "online") : o.inputs;
   std::optional<model::Backbone> backbone;
   if (inputs == "online") {
@@ -59,7 +59,7 @@ void run_train(TrainCliOptions o, const CommonOptions& common) {
   }
   std::vector<train::RouterData> parts;
   std::string hashes;
-  for (const data::LabelSet& set : sets) {
+  for (const labels::LabelSet& set : sets) {
     if (inputs == "cached") {
       parts.push_back(train::cached_router_data(set));
     } else {
@@ -80,7 +80,7 @@ void run_train(TrainCliOptions o, const CommonOptions& common) {
 
   // 3. The routers beside the checkpoints, ready for generate/eval.
   if (root && r.finished) {
-    model::RouterBank bank = train::load_run_routers(o.out);
+    routing::RouterBank bank = train::load_run_routers(o.out);
     bank.save(o.out + "/routers.safetensors", labels.header.model_fingerprint);
   }
   if (root)
@@ -134,7 +134,7 @@ void add_train(CLI::App& app, const CommonOptions& common) {
   exp->add_option("out", *out, "safetensors file to write")->required();
   exp->callback([run, out] {
     std::string fingerprint;
-    model::RouterBank bank = train::load_run_routers(*run, &fingerprint);
+    routing::RouterBank bank = train::load_run_routers(*run, &fingerprint);
     bank.save(*out, fingerprint);
     std::cerr << "wrote " << bank.num_layers() << " routers (d = " << bank.hidden_size() << ") to " << *out << "\n";
   });

@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 #include "model/gguf_model.h"
-#include "model/safetensors.h"
+#include "formats/safetensors.h"
 
 namespace drllm::model {
 
@@ -19,8 +19,8 @@ Backbone Backbone::load(const std::string& model_path, const LoadOptions& option
     if (options.dtype != "auto") return scalar_type_of(options.dtype);
     return device.is_cuda() ? scalar_type_of(checkpoint_dtype) : at::kFloat;
   };
-  if (is_gguf_path(model_path)) {
-    GgufFile gguf(model_path);
+  if (formats::is_gguf_path(model_path)) {
+    formats::GgufFile gguf(model_path);
     ModelConfig config = config_from_gguf(gguf);
     // A quantized file has no single dtype: CUDA computes in bf16 unless told otherwise.
     at::ScalarType dtype = compute_dtype("bfloat16");
@@ -28,7 +28,7 @@ Backbone Backbone::load(const std::string& model_path, const LoadOptions& option
     return Backbone(std::move(config), std::move(weights), device);
   }
   ModelConfig config = ModelConfig::from_file((std::filesystem::path(model_path) / "config.json").string());
-  SafetensorsCheckpoint checkpoint(model_path);
+  formats::SafetensorsCheckpoint checkpoint(model_path);
   BackboneWeights weights =
       load_weights(SafetensorsWeightSource(checkpoint, compute_dtype(config.dtype), device), config);
   return Backbone(std::move(config), std::move(weights), device);

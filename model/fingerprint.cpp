@@ -8,18 +8,18 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
-#include "model/gguf.h"
-#include "model/safetensors.h"
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
 
 namespace drllm::model {
 
 namespace {
 
 CheckpointSummary summarize_gguf(const std::string& path) {
-  GgufFile gguf(path);
+  formats::GgufFile gguf(path);
   CheckpointSummary s;
   std::map<std::string, int> types;
-  for (const GgufTensorInfo& t : gguf.tensors()) {
+  for (const formats::GgufTensorInfo& t : gguf.tensors()) {
     s.num_tensors += 1;
     s.num_parameters += t.numel();
     types[to_string(t.type)] += 1;
@@ -33,20 +33,20 @@ CheckpointSummary summarize_gguf(const std::string& path) {
 }  // namespace
 
 CheckpointSummary summarize_checkpoint(const std::string& model_dir) {
-  if (is_gguf_path(model_dir)) return summarize_gguf(model_dir);
+  if (formats::is_gguf_path(model_dir)) return summarize_gguf(model_dir);
   std::string config_path = (std::filesystem::path(model_dir) / "config.json").string();
   std::ifstream in(config_path, std::ios::binary);
   DRLLM_CHECK(in, config_path, ": cannot open model config");
   std::stringstream config_bytes;
   config_bytes << in.rdbuf();
 
-  SafetensorsCheckpoint checkpoint(model_dir);
+  formats::SafetensorsCheckpoint checkpoint(model_dir);
   CheckpointSummary s;
   Sha256 hash;
   hash.update(config_bytes.str());
   std::set<std::string> dtypes;
   for (const auto& [name, entry] : checkpoint.entries()) {  // std::map: name order
-    const TensorInfo& info = *entry.info;
+    const formats::TensorInfo& info = *entry.info;
     std::ostringstream line;
     line << '\n' << name << ' ' << to_string(info.dtype);
     for (int64_t d : info.shape) line << ' ' << d;

@@ -8,12 +8,12 @@
 
 namespace drllm::model {
 
-void write_hf_checkpoint_from_gguf(const GgufFile& gguf, const std::string& folder, const std::string& dtype) {
+void write_hf_checkpoint_from_gguf(const formats::GgufFile& gguf, const std::string& folder, const std::string& dtype) {
   ModelConfig config = config_from_gguf(gguf);
   config.dtype = dtype;
   GgufWeightSource source(gguf, config, scalar_type_of(dtype), at::kCPU);
   std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const GgufTensorInfo& info : gguf.tensors()) {
+  for (const formats::GgufTensorInfo& info : gguf.tensors()) {
     std::string name = hf_name_of_gguf_tensor(info.name);
     DRLLM_CHECK(!name.empty(), gguf.path(), ": tensor '", info.name, "' has no Hugging Face counterpart");
     std::vector<int64_t> shape(info.shape.rbegin(), info.shape.rend());

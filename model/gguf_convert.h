@@ -4,11 +4,13 @@
 
 #include <string>
 
+namespace drllm::formats {
+class GgufFile;
+}
+
 namespace drllm::model {
 
-class GgufFile;
-
 // Writes config.json and model.safetensors into `folder` (which must exist); dtype float32, bfloat16 or float16.
-void write_hf_checkpoint_from_gguf(const GgufFile& gguf, const std::string& folder, const std::string& dtype);
+void write_hf_checkpoint_from_gguf(const formats::GgufFile& gguf, const std::string& folder, const std::string& dtype);
 
 }  // namespace drllm::model

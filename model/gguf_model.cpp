@@ -63,7 +63,7 @@ std::string hf_name_of_gguf_tensor(const std::string& gguf_name) {
   return "";
 }
 
-ModelConfig config_from_gguf(const GgufFile& g) {
+ModelConfig config_from_gguf(const formats::GgufFile& g) {
   const std::string arch = g.get_string("general.architecture");
   ModelConfig c;
   c.model_type = arch;
@@ -88,7 +88,7 @@ ModelConfig config_from_gguf(const GgufFile& g) {
   DRLLM_CHECK(!g.find_tensor("rope_freqs.weight"), g.path(),
               ": this model stores rope frequency factors (rope_freqs.weight, Llama-3.1 style), which drllm does "
               "not read from GGUF yet; convert the original Hugging Face checkpoint instead");
-  const GgufTensorInfo* embed = g.find_tensor("token_embd.weight");
+  const formats::GgufTensorInfo* embed = g.find_tensor("token_embd.weight");
   DRLLM_CHECK(embed && embed->shape.size() == 2, g.path(), ": missing tensor 'token_embd.weight'");
   c.vocab_size = embed->shape[1];
   c.tie_word_embeddings = g.find_tensor("output.weight") == nullptr;
@@ -102,17 +102,17 @@ ModelConfig config_from_gguf(const GgufFile& g) {
   return c;
 }
 
-at::Tensor GgufWeightSource::dequantized(const GgufFile& gguf, const GgufTensorInfo& info) {
+at::Tensor GgufWeightSource::dequantized(const formats::GgufFile& gguf, const formats::GgufTensorInfo& info) {
   std::vector<int64_t> torch_shape(info.shape.rbegin(), info.shape.rend());
   at::Tensor out = at::empty(torch_shape, at::kFloat);
-  dequantize(info.type, gguf.tensor_data(info), out.data_ptr<float>(), info.numel());
+  formats::dequantize(info.type, gguf.tensor_data(info), out.data_ptr<float>(), info.numel());
   return out;
 }
 
 at::Tensor GgufWeightSource::get(const std::string& hf_name, const std::vector<int64_t>& expected_shape) const {
   std::string name = gguf_name_of(hf_name);
   DRLLM_CHECK(!name.empty(), gguf_.path(), ": no GGUF name for tensor '", hf_name, "'");
-  const GgufTensorInfo* info = gguf_.find_tensor(name);
+  const formats::GgufTensorInfo* info = gguf_.find_tensor(name);
   DRLLM_CHECK(info, gguf_.path(), ": missing tensor '", name, "' (", hf_name, ")");
   std::vector<int64_t> torch_shape(info->shape.rbegin(), info->shape.rend());
   if (torch_shape != expected_shape) {

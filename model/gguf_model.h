@@ -8,13 +8,13 @@
 
 #include <string>
 
-#include "model/gguf.h"
+#include "formats/gguf.h"
 #include "model/model_config.h"
 #include "model/weights.h"
 
 namespace drllm::model {
 
-ModelConfig config_from_gguf(const GgufFile& gguf);
+ModelConfig config_from_gguf(const formats::GgufFile& gguf);
 
 // The Hugging Face name of a GGUF tensor ("blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight"),
 // or "" for tensors with no Hugging Face counterpart.
@@ -22,15 +22,15 @@ std::string hf_name_of_gguf_tensor(const std::string& gguf_name);
 
 class GgufWeightSource : public WeightSource {
  public:
-  GgufWeightSource(const GgufFile& gguf, const ModelConfig& config, at::ScalarType dtype, at::Device device)
+  GgufWeightSource(const formats::GgufFile& gguf, const ModelConfig& config, at::ScalarType dtype, at::Device device)
       : gguf_(gguf), config_(config), dtype_(dtype), device_(device) {}
   at::Tensor get(const std::string& hf_name, const std::vector<int64_t>& expected_shape) const override;
 
   // The tensor exactly as stored, dequantized to fp32 on the CPU, in torch order (no permutation undone).
-  static at::Tensor dequantized(const GgufFile& gguf, const GgufTensorInfo& info);
+  static at::Tensor dequantized(const formats::GgufFile& gguf, const formats::GgufTensorInfo& info);
 
  private:
-  const GgufFile& gguf_;
+  const formats::GgufFile& gguf_;
   const ModelConfig& config_;
   at::ScalarType dtype_;
   at::Device device_;

@@ -48,23 +48,23 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   });
 }
 
-std::optional<at::ScalarType> scalar_type_of(StDType dtype) {
+std::optional<at::ScalarType> scalar_type_of(formats::StDType dtype) {
   switch (dtype) {
-    case StDType::F32: return at::kFloat;
-    case StDType::F64: return at::kDouble;
-    case StDType::F16: return at::kHalf;
-    case StDType::BF16: return at::kBFloat16;
-    case StDType::I64: return at::kLong;
-    case StDType::I32: return at::kInt;
-    case StDType::U8: return at::kByte;
+    case formats::StDType::F32: return at::kFloat;
+    case formats::StDType::F64: return at::kDouble;
+    case formats::StDType::F16: return at::kHalf;
+    case formats::StDType::BF16: return at::kBFloat16;
+    case formats::StDType::I64: return at::kLong;
+    case formats::StDType::I32: return at::kInt;
+    case formats::StDType::U8: return at::kByte;
     default: return std::nullopt;
   }
 }
 
 std::map<std::string, at::Tensor> load_safetensors(const std::string& path) {
-  SafetensorsFile file(path);
+  formats::SafetensorsFile file(path);
   std::map<std::string, at::Tensor> out;
-  for (const TensorInfo& info : file.tensors()) {
+  for (const formats::TensorInfo& info : file.tensors()) {
     std::optional<at::ScalarType> type = scalar_type_of(info.dtype);
     DRLLM_CHECK(type, path, ": tensor '", info.name, "' has dtype ", to_string(info.dtype), ", not read here");
     out[info.name] = at::from_blob(const_cast<uint8_t*>(file.bytes(info)), info.shape, at::TensorOptions().dtype(*type))

@@ -10,12 +10,12 @@
 #include <utility>
 #include <vector>
 
-#include "model/safetensors.h"
+#include "formats/safetensors.h"
 
 namespace drllm::model {
 
 // The torch dtype of a safetensors dtype (F32, F64, F16, BF16, I64, I32, U8); none for the others.
-std::optional<at::ScalarType> scalar_type_of(StDType dtype);
+std::optional<at::ScalarType> scalar_type_of(formats::StDType dtype);
 
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "model/safetensors.h"
+#include "formats/safetensors.h"
 #include "model/safetensors_writer.h"
 
 namespace drllm::model {
@@ -45,9 +45,9 @@ LayerWeights load_layer(const WeightSource& r, const ModelConfig& c, int64_t i) 
 
 at::Tensor SafetensorsWeightSource::get(const std::string& name, const std::vector<int64_t>& expected_shape) const {
   auto entry = checkpoint_.get(name);
-  const TensorInfo& info = *entry.info;
+  const formats::TensorInfo& info = *entry.info;
   std::string where = cat(entry.file->path(), ": tensor '", name, "'");
-  DRLLM_CHECK(info.dtype == StDType::F32 || info.dtype == StDType::F16 || info.dtype == StDType::BF16, where,
+  DRLLM_CHECK(info.dtype == formats::StDType::F32 || info.dtype == formats::StDType::F16 || info.dtype == formats::StDType::BF16, where,
               " has dtype ", to_string(info.dtype), "; weights must be F32, F16 or BF16");
   DRLLM_CHECK(info.shape == expected_shape, where, " has shape ", shape_text(info.shape),
               " but the config implies ", shape_text(expected_shape));

@@ -11,10 +11,12 @@
 
 #include "model/model_config.h"
 
-namespace drllm::model {
-
+namespace drllm::formats {
 class SafetensorsCheckpoint;
 class GgufFile;
+}
+
+namespace drllm::model {
 
 // Where weights come from, by Hugging Face name: each source checks the stored dtype and shape against what the
 // config implies and returns an owned tensor in the compute dtype on the device.
@@ -55,12 +57,12 @@ BackboneWeights load_weights(const WeightSource& source, const ModelConfig& conf
 // A safetensors checkpoint as a WeightSource.
 class SafetensorsWeightSource : public WeightSource {
  public:
-  SafetensorsWeightSource(const SafetensorsCheckpoint& checkpoint, at::ScalarType dtype, at::Device device)
+  SafetensorsWeightSource(const formats::SafetensorsCheckpoint& checkpoint, at::ScalarType dtype, at::Device device)
       : checkpoint_(checkpoint), dtype_(dtype), device_(device) {}
   at::Tensor get(const std::string& hf_name, const std::vector<int64_t>& expected_shape) const override;
 
  private:
-  const SafetensorsCheckpoint& checkpoint_;
+  const formats::SafetensorsCheckpoint& checkpoint_;
   at::ScalarType dtype_;
   at::Device device_;
 };

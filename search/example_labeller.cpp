@@ -4,17 +4,17 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "data/chat_template.h"
-#include "data/dataset.h"
-#include "data/prompts.h"
-#include "model/router_inputs.h"
+#include "data/text/chat_template.h"
+#include "data/tasks/dataset.h"
+#include "data/tasks/prompts.h"
+#include "routing/router_inputs.h"
 
 namespace drllm::search {
 
 std::string search_config_json(const LabellerSetup& s, const std::string& prompt_name, bool instruct,
                                const std::string& chat_template_name) {
   nlohmann::json config = {
-      {"task", s.arc ? "arc" : "math"},
+      {"task", s.task->name},
       {"policy", s.mcts.policy == SearchPolicy::Tree ? "tree" : "chain"},
       {"simulations", s.mcts.simulations},
       {"exploration", s.mcts.exploration},
@@ -32,8 +32,8 @@ std::string search_config_json(const LabellerSetup& s, const std::string& prompt
   return config.dump();
 }
 
-ExampleLabeller::ExampleLabeller(model::Backbone& backbone, const data::Tokenizer& tokenizer,
-                                 const data::PromptTemplate& prompt, const data::ChatTemplate* chat,
+ExampleLabeller::ExampleLabeller(model::Backbone& backbone, const text::Tokenizer& tokenizer,
+                                 const tasks::PromptTemplate& prompt, const text::ChatTemplate* chat,
                                  LabellerSetup setup)
     : backbone_(backbone),
       tokenizer_(tokenizer),
@@ -42,8 +42,8 @@ ExampleLabeller::ExampleLabeller(model::Backbone& backbone, const data::Tokenize
       setup_(setup),
       evaluator_(backbone, tokenizer, setup.budget, setup.repeat_kv, setup.shortcuts) {}
 
-data::LabelRow ExampleLabeller::label(const data::Example& ex, uint32_t example_index) {
-  SearchExample example = prepare_example(ex, prompt_, chat_, tokenizer_, setup_.arc);
+labels::LabelRow ExampleLabeller::label(const tasks::Example& ex, uint32_t example_index) {
+  SearchExample example = prepare_example(ex, prompt_, chat_, tokenizer_, setup_.task->reward);
   evaluator_.begin_example();
   std::map<std::vector<uint8_t>, std::string> responses;
   const int64_t L = backbone_.config().num_layers;
@@ -57,7 +57,7 @@ data::LabelRow ExampleLabeller::label(const data::Example& ex, uint32_t example_
   };
   SearchResult r = run_mcts(L, reward, setup_.mcts, ex.id);
 
-  data::LabelRow row;
+  labels::LabelRow row;
   row.item_id = ex.id;
   row.example_index = example_index;
   row.labels = r.best_plan.counts();
@@ -75,10 +75,10 @@ data::LabelRow ExampleLabeller::label(const data::Example& ex, uint32_t example_
   for (const model::LayerPlan& p : r.correct_plans) good.push_back(p.to_path());
   row.good_paths = good.dump();
   if (setup_.save_features) {
-    at::Tensor inputs = model::router_inputs_along_plan(backbone_, example.prompt_ids, r.best_plan,
+    at::Tensor inputs = routing::router_inputs_along_plan(backbone_, example.prompt_ids, r.best_plan,
                                                         setup_.repeat_kv);  // [L, W_eff, D]
     const int64_t windows = inputs.size(1), D = inputs.size(2);
-    at::Tensor padded = at::zeros({L, data::kFeatureWindows, D}, at::kHalf);
+    at::Tensor padded = at::zeros({L, labels::kFeatureWindows, D}, at::kHalf);
     padded.slice(1, 0, windows).copy_(inputs.to(at::kCPU).to(at::kHalf));
     row.feature_windows = static_cast<uint8_t>(windows);
     row.features.resize(static_cast<size_t>(padded.numel()));

@@ -6,13 +6,15 @@
 #include <cstdint>
 #include <string>
 
-#include "data/label_store.h"
+#include "data/labels/label_store.h"
 #include "search/mcts.h"
 #include "search/plan_evaluator.h"
 
-namespace drllm::data {
-class PromptTemplate;
+namespace drllm::text {
 class ChatTemplate;
+}
+namespace drllm::tasks {
+class PromptTemplate;
 }
 
 namespace drllm::search {
@@ -21,7 +23,7 @@ struct LabellerSetup {
   MctsOptions mcts;
   GenerationBudget budget;
   model::RepeatKv repeat_kv = model::RepeatKv::Shared;
-  bool arc = true;                 // ARC letters, else \boxed{} math
+  const tasks::Task* task = nullptr;  // a searchable task: its reward grades every plan
   bool save_features = false;
   EvaluatorShortcuts shortcuts;    // change speed, never results
 };
@@ -32,19 +34,19 @@ std::string search_config_json(const LabellerSetup& setup, const std::string& pr
 
 class ExampleLabeller {
  public:
-  ExampleLabeller(model::Backbone& backbone, const data::Tokenizer& tokenizer, const data::PromptTemplate& prompt,
-                  const data::ChatTemplate* chat, LabellerSetup setup);
+  ExampleLabeller(model::Backbone& backbone, const text::Tokenizer& tokenizer, const tasks::PromptTemplate& prompt,
+                  const text::ChatTemplate* chat, LabellerSetup setup);
 
-  data::LabelRow label(const data::Example& example, uint32_t example_index);
+  labels::LabelRow label(const tasks::Example& example, uint32_t example_index);
 
   // Layer visits computed so far (fewer than planned when the prefix cache shares work).
   int64_t layer_forwards() const { return evaluator_.layer_forwards(); }
 
  private:
   model::Backbone& backbone_;
-  const data::Tokenizer& tokenizer_;
-  const data::PromptTemplate& prompt_;
-  const data::ChatTemplate* chat_;
+  const text::Tokenizer& tokenizer_;
+  const tasks::PromptTemplate& prompt_;
+  const text::ChatTemplate* chat_;
   LabellerSetup setup_;
   PlanEvaluator evaluator_;
 };

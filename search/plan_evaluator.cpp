@@ -1,15 +1,15 @@
 #include "search/plan_evaluator.h"
 
-#include "data/chat_template.h"
-#include "data/dataset.h"
-#include "data/grading.h"
-#include "data/prompts.h"
-#include "data/tokenizer.h"
-#include "data/unicode.h"
+#include "data/text/chat_template.h"
+#include "data/tasks/dataset.h"
+#include "data/tasks/grading.h"
+#include "data/tasks/prompts.h"
+#include "data/text/tokenizer.h"
+#include "data/text/unicode.h"
 
 namespace drllm::search {
 
-PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& tokenizer, GenerationBudget budget,
+PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const text::Tokenizer& tokenizer, GenerationBudget budget,
                              model::RepeatKv repeat_kv, EvaluatorShortcuts shortcuts)
     : backbone_(backbone),
       tokenizer_(tokenizer),
@@ -23,15 +23,16 @@ PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& t
   generation_.repeat_kv = repeat_kv;
 }
 
-SearchExample prepare_example(const data::Example& example, const data::PromptTemplate& prompt,
-                              const data::ChatTemplate* chat, const data::Tokenizer& tokenizer, bool arc) {
-  std::vector<int32_t> ids = tokenizer.encode(data::drllm_model_input(prompt, example, chat), !chat);
+SearchExample prepare_example(const tasks::Example& example, const tasks::PromptTemplate& prompt,
+                              const text::ChatTemplate* chat, const text::Tokenizer& tokenizer,
+                              tasks::Reward reward) {
+  std::vector<int32_t> ids = tokenizer.encode(tasks::drllm_model_input(prompt, example, chat), !chat);
   SearchExample out;
   out.id = example.id;
   out.prompt_ids.assign(ids.begin(), ids.end());
   out.gold = example.answer;
-  out.kind = arc ? RewardKind::ArcLetter : RewardKind::BoxedMath;
-  out.prompt_opens_box = !arc && !chat;  // base-model math prompts end in "\boxed{"
+  out.reward = reward;
+  out.prompt_opens_box = reward == tasks::Reward::BoxedMath && !chat;  // base-model math prompts end in "\boxed{"
   return out;
 }
 
@@ -46,9 +47,9 @@ PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, con
       return &cache_;
     };
   bool settled = false;
-  if (stop_once_settled_ && !full_response && example.kind == RewardKind::ArcLetter)
+  if (stop_once_settled_ && !full_response && example.reward == tasks::Reward::ArcLetter)
     options.stop_when = [&](const std::vector<int64_t>& generated) {
-      return settled = !data::arc_reward_still_possible(text_so_far(generated), example.gold);
+      return settled = !tasks::arc_reward_still_possible(text_so_far(generated), example.gold);
     };
   Outcome out = grade(example, model::generate_greedy(backbone_, example.prompt_ids, plan, options));
   out.settled_early = settled;
@@ -58,14 +59,14 @@ PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, con
 // The decoded text of the tokens so far that more tokens can only extend.
 std::string PlanEvaluator::text_so_far(const std::vector<int64_t>& generated) const {
   std::string text = tokenizer_.decode(std::vector<int32_t>(generated.begin(), generated.end()), true);
-  text.resize(data::complete_text_length(text));
+  text.resize(text::complete_text_length(text));
   return text;
 }
 
-PlanEvaluator::Outcome PlanEvaluator::evaluate_routed(const SearchExample& example, const model::RouterBank& routers,
-                                                      const model::RoutingOptions& routing, model::LayerPlan& chosen,
+PlanEvaluator::Outcome PlanEvaluator::evaluate_routed(const SearchExample& example, const routing::RouterBank& routers,
+                                                      const routing::RoutingOptions& routing, model::LayerPlan& chosen,
                                                       double& router_seconds) {
-  model::RoutedGeneration r = model::generate_routed(backbone_, routers, example.prompt_ids, generation_, routing);
+  routing::RoutedGeneration r = routing::generate_routed(backbone_, routers, example.prompt_ids, generation_, routing);
   chosen = r.plan;
   router_seconds += r.router_seconds;
   return grade(example, r.generation);
@@ -76,11 +77,11 @@ PlanEvaluator::Outcome PlanEvaluator::grade(const SearchExample& example, const 
   Outcome out;
   out.new_tokens = static_cast<int64_t>(g.tokens.size());
   out.layer_visits = g.layer_visits;
-  out.response = data::python_strip(
+  out.response = text::python_strip(
       tokenizer_.decode(std::vector<int32_t>(g.tokens.begin(), g.tokens.end()), /*skip_special_tokens=*/true));
-  out.reward = example.kind == RewardKind::ArcLetter
-                   ? data::arc_reward(out.response, example.gold)
-                   : data::math_reward(out.response, example.gold, example.prompt_opens_box);
+  out.reward = example.reward == tasks::Reward::ArcLetter
+                   ? tasks::arc_reward(out.response, example.gold)
+                   : tasks::math_reward(out.response, example.gold, example.prompt_opens_box);
   return out;
 }
 

@@ -11,35 +11,37 @@
 #include <string>
 #include <vector>
 
+#include "data/tasks/task.h"
 #include "model/backbone.h"
 #include "model/generate.h"
-#include "model/routed_generation.h"
+#include "routing/routed_generation.h"
 #include "search/prefix_cache.h"
 
-namespace drllm::data {
+namespace drllm::text {
 class Tokenizer;
 class ChatTemplate;
+}
+namespace drllm::tasks {
 class PromptTemplate;
 struct Example;
 }
 
 namespace drllm::search {
 
-enum class RewardKind { ArcLetter, BoxedMath };
-
 // One example, ready to evaluate: the prompt's token ids and how its answer is graded.
 struct SearchExample {
   std::string id;
   std::vector<int64_t> prompt_ids;
   std::string gold;           // ARC: the gold letter; math: the gold answer
-  RewardKind kind = RewardKind::ArcLetter;
+  tasks::Reward reward = tasks::Reward::ArcLetter;
   bool prompt_opens_box = false;  // base-model math prompts end in "\boxed{"
 };
 
 // An example in Dr.LLM's setting: the task's prompt (wrapped in the chat template for instruct models, `chat`
-// non-null), tokenized; arc examples are graded by letter, the others by \boxed{} math.
-SearchExample prepare_example(const data::Example& example, const data::PromptTemplate& prompt,
-                              const data::ChatTemplate* chat, const data::Tokenizer& tokenizer, bool arc);
+// non-null), tokenized, graded by `reward`.
+SearchExample prepare_example(const tasks::Example& example, const tasks::PromptTemplate& prompt,
+                              const text::ChatTemplate* chat, const text::Tokenizer& tokenizer,
+                              tasks::Reward reward);
 
 struct GenerationBudget {
   int64_t max_new_tokens = 10;
@@ -54,7 +56,7 @@ struct EvaluatorShortcuts {
 
 class PlanEvaluator {
  public:
-  PlanEvaluator(model::Backbone& backbone, const data::Tokenizer& tokenizer, GenerationBudget budget,
+  PlanEvaluator(model::Backbone& backbone, const text::Tokenizer& tokenizer, GenerationBudget budget,
                 model::RepeatKv repeat_kv = model::RepeatKv::Shared, EvaluatorShortcuts shortcuts = {});
 
   // Call before the first plan of each example: cached results belong to one prompt.
@@ -71,8 +73,8 @@ class PlanEvaluator {
   Outcome evaluate(const SearchExample& example, const model::LayerPlan& plan, bool full_response = false);
   // The same reward with the routers choosing the plan at the generation's prefill (frozen for decoding, unless
   // routing says otherwise): `chosen` receives the plan, `router_seconds` grows by the routers' own time.
-  Outcome evaluate_routed(const SearchExample& example, const model::RouterBank& routers,
-                          const model::RoutingOptions& routing, model::LayerPlan& chosen, double& router_seconds);
+  Outcome evaluate_routed(const SearchExample& example, const routing::RouterBank& routers,
+                          const routing::RoutingOptions& routing, model::LayerPlan& chosen, double& router_seconds);
 
   // Layer visits computed so far (with the cache, fewer than the plans' visits).
   int64_t layer_forwards() const { return backbone_.computed_layer_visits() - forwards_at_start_; }
@@ -84,7 +86,7 @@ class PlanEvaluator {
   std::string text_so_far(const std::vector<int64_t>& generated) const;
 
   model::Backbone& backbone_;
-  const data::Tokenizer& tokenizer_;
+  const text::Tokenizer& tokenizer_;
   model::GenerationOptions generation_;
   PrefixStateCache cache_;
   bool use_cache_;

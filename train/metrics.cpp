@@ -6,7 +6,7 @@
 
 namespace drllm::train {
 
-nlohmann::json evaluate_routers(const model::RouterBank& bank, const RouterData& data, const at::Tensor& alpha,
+nlohmann::json evaluate_routers(const routing::RouterBank& bank, const RouterData& data, const at::Tensor& alpha,
                                 double gamma, const at::Device& device) {
   c10::NoGradGuard no_grad;
   at::Tensor logits = bank.forward(data.inputs.to(device).to(at::kFloat), data.windows.to(device));

@@ -7,12 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/router_bank.h"
+#include "routing/router_bank.h"
 #include "train/router_data.h"
 
 namespace drllm::train {
 
-nlohmann::json evaluate_routers(const model::RouterBank& bank, const RouterData& data, const at::Tensor& alpha,
+nlohmann::json evaluate_routers(const routing::RouterBank& bank, const RouterData& data, const at::Tensor& alpha,
                                 double gamma, const at::Device& device);
 
 }  // namespace drllm::train

@@ -4,7 +4,7 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
-#include "model/router_inputs.h"
+#include "routing/router_inputs.h"
 
 namespace drllm::train {
 
@@ -22,14 +22,14 @@ RouterData RouterData::subset(const std::vector<int64_t>& rows) const {
 
 namespace {
 
-RouterData with_labels(const data::LabelSet& set, int64_t d) {
+RouterData with_labels(const labels::LabelSet& set, int64_t d) {
   const int64_t N = static_cast<int64_t>(set.rows.size()), L = set.header.num_layers;
   RouterData data;
-  data.inputs = at::zeros({N, L, data::kFeatureWindows, d}, at::kHalf);
+  data.inputs = at::zeros({N, L, labels::kFeatureWindows, d}, at::kHalf);
   data.windows = at::zeros({N}, at::kLong);
   std::vector<int64_t> labels;
   labels.reserve(static_cast<size_t>(N * L));
-  for (const data::LabelRow& r : set.rows) {
+  for (const labels::LabelRow& r : set.rows) {
     labels.insert(labels.end(), r.labels.begin(), r.labels.end());
     data.item_ids.push_back(r.item_id);
   }
@@ -39,12 +39,12 @@ RouterData with_labels(const data::LabelSet& set, int64_t d) {
 
 }  // namespace
 
-RouterData cached_router_data(const data::LabelSet& set) {
+RouterData cached_router_data(const labels::LabelSet& set) {
   DRLLM_CHECK(set.header.feature_dim > 0, "the labels have no router features: search with --save-features, ",
               "or train with --inputs online");
   RouterData data = with_labels(set, set.header.feature_dim);
   for (size_t i = 0; i < set.rows.size(); ++i) {
-    const data::LabelRow& r = set.rows[i];
+    const labels::LabelRow& r = set.rows[i];
     DRLLM_CHECK(r.features.size() == static_cast<size_t>(data.inputs[0].numel()), "example ", r.item_id,
                 ": features missing or of the wrong size");
     std::memcpy(data.inputs[static_cast<int64_t>(i)].data_ptr(), r.features.data(), r.features.size() * 2);
@@ -53,14 +53,14 @@ RouterData cached_router_data(const data::LabelSet& set) {
   return data;
 }
 
-RouterData online_router_data(const data::LabelSet& set, model::Backbone& backbone) {
+RouterData online_router_data(const labels::LabelSet& set, model::Backbone& backbone) {
   DRLLM_CHECK(backbone.config().num_layers == set.header.num_layers, "the model has ", backbone.config().num_layers,
               " layers, the labels ", set.header.num_layers);
   RouterData data = with_labels(set, backbone.config().hidden_size);
   for (size_t i = 0; i < set.rows.size(); ++i) {
-    const data::LabelRow& r = set.rows[i];
+    const labels::LabelRow& r = set.rows[i];
     std::vector<int64_t> prompt(r.prompt_tokens.begin(), r.prompt_tokens.end());
-    at::Tensor inputs = model::router_inputs_along_plan(backbone, prompt, model::LayerPlan(r.labels));
+    at::Tensor inputs = routing::router_inputs_along_plan(backbone, prompt, model::LayerPlan(r.labels));
     const int64_t w = inputs.size(1);
     data.inputs[static_cast<int64_t>(i)].slice(1, 0, w).copy_(inputs.to(at::kCPU).to(at::kHalf));
     data.windows[static_cast<int64_t>(i)] = w;
@@ -87,9 +87,9 @@ RouterData concatenate(const std::vector<RouterData>& parts) {
   return out;
 }
 
-std::string label_set_hash(const data::LabelSet& set) {
+std::string label_set_hash(const labels::LabelSet& set) {
   Sha256 hash;
-  for (const data::LabelRow& r : set.rows) {
+  for (const labels::LabelRow& r : set.rows) {
     hash.update(r.item_id);
     hash.update("\n");
     hash.update(std::string_view(reinterpret_cast<const char*>(r.labels.data()), r.labels.size()));

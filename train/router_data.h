@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "data/label_store.h"
+#include "data/labels/label_store.h"
 #include "model/backbone.h"
 
 namespace drllm::train {
@@ -29,13 +29,13 @@ struct RouterData {
   RouterData subset(const std::vector<int64_t>& rows) const;
 };
 
-RouterData cached_router_data(const data::LabelSet& labels);
+RouterData cached_router_data(const labels::LabelSet& labels);
 // Several label sets' data as one (same layer count and width).
 RouterData concatenate(const std::vector<RouterData>& parts);
-RouterData online_router_data(const data::LabelSet& labels, model::Backbone& backbone);
+RouterData online_router_data(const labels::LabelSet& labels, model::Backbone& backbone);
 
 // A stable hash of the labels the routers learn from (item ids and labels), recorded in checkpoints.
-std::string label_set_hash(const data::LabelSet& labels);
+std::string label_set_hash(const labels::LabelSet& labels);
 
 // Every `holdout_every`-th example (by example order) is held out for the metrics; 0: none.
 void split_holdout(int64_t n, int64_t holdout_every, std::vector<int64_t>& train, std::vector<int64_t>& held_out);

@@ -45,7 +45,7 @@ std::vector<int64_t> epoch_order(uint64_t seed, int64_t epoch, int64_t n) {
 }
 
 struct State {
-  model::RouterBank bank;
+  routing::RouterBank bank;
   std::unique_ptr<AdamW> optimizer;
   int64_t step = 0;
 };
@@ -87,7 +87,7 @@ bool try_resume(const std::string& run_dir, State& s, const TrainOptions& o, con
               " was trained on another label set; use another --out");
   DRLLM_CHECK(state["config"] == o.config_json(), found->dir, " was trained with other settings (",
               state["config"].get<std::string>(), " vs ", o.config_json(), "); use the same options or another --out");
-  s.bank = model::RouterBank::load(found->dir + "/routers.safetensors", L, d).to(device);
+  s.bank = routing::RouterBank::load(found->dir + "/routers.safetensors", L, d).to(device);
   auto moments = model::load_safetensors(found->dir + "/optimizer.safetensors");
   s.optimizer = std::make_unique<AdamW>(s.bank.parameters(), o.adamw);
   for (size_t i = 0; i < s.optimizer->exp_avg.size(); ++i) {
@@ -134,7 +134,7 @@ TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm
   fs::create_directories(run_dir);
   State s;
   if (!try_resume(run_dir, s, o, id, device, L, d, root)) {
-    s.bank = model::RouterBank::init(L, d, o.seed, device);
+    s.bank = routing::RouterBank::init(L, d, o.seed, device);
     for (at::Tensor& p : s.bank.parameters()) comm.broadcast(p, 0);
     s.optimizer = std::make_unique<AdamW>(s.bank.parameters(), o.adamw);
   }
@@ -253,7 +253,7 @@ TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm
   return result;
 }
 
-model::RouterBank load_run_routers(const std::string& run_dir, std::string* fingerprint) {
+routing::RouterBank load_run_routers(const std::string& run_dir, std::string* fingerprint) {
   checkpoints::CheckpointStore store(run_dir, 1);
   auto found = store.newest_valid([](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; });
   DRLLM_CHECK(found, run_dir, ": no valid checkpoint (train first)");
@@ -263,7 +263,7 @@ model::RouterBank load_run_routers(const std::string& run_dir, std::string* fing
   const at::Tensor& w1 = routers.at("model.routers.0.linear1.weight");
   int64_t L = 0;
   while (routers.count("model.routers." + std::to_string(L) + ".linear1.weight")) ++L;
-  return model::RouterBank::from_named(routers, L, w1.size(1));
+  return routing::RouterBank::from_named(routers, L, w1.size(1));
 }
 
 }  // namespace drllm::train

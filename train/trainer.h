@@ -12,7 +12,7 @@
 
 #include "dist/communicator.h"
 #include "dist/runtime.h"
-#include "model/router_bank.h"
+#include "routing/router_bank.h"
 #include "train/adamw.h"
 #include "train/router_data.h"
 
@@ -52,6 +52,6 @@ TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm
                           const std::string& run_dir);
 
 // The routers of a run's newest valid checkpoint, on the CPU.
-model::RouterBank load_run_routers(const std::string& run_dir, std::string* fingerprint = nullptr);
+routing::RouterBank load_run_routers(const std::string& run_dir, std::string* fingerprint = nullptr);
 
 }  // namespace drllm::train

@@ -6,10 +6,10 @@
 #include <fstream>
 
 #include "common/error.h"
-#include "data/dataset.h"
-#include "data/prompts.h"
+#include "data/tasks/dataset.h"
+#include "data/tasks/prompts.h"
 
-namespace drllm::data {
+namespace drllm::tasks {
 namespace {
 
 std::string asset(const std::string& name) { return std::string(DRLLM_ASSETS_DIR) + "/data/" + name; }
@@ -150,4 +150,4 @@ TEST(Prompts, UserTemplatesAreCheckedUpFront) {
 }
 
 }  // namespace
-}  // namespace drllm::data
+}  // namespace drllm::tasks

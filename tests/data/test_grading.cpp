@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "data/grading.h"
-#include "data/math_grader.h"
+#include "data/tasks/grading.h"
+#include "data/tasks/math_grader.h"
 
-namespace drllm::data {
+namespace drllm::tasks {
 namespace {
 
 TEST(ArcLetter, MatchesTheOfficialRegexAndNothingLooser) {
@@ -206,4 +206,4 @@ TEST(MultipleChoice, AccAndAccNormAsTheHarness) {
 }
 
 }  // namespace
-}  // namespace drllm::data
+}  // namespace drllm::tasks

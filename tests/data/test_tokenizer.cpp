@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "data/tokenizer.h"
+#include "data/text/tokenizer.h"
 
-namespace drllm::data {
+namespace drllm::text {
 namespace {
 
 std::string tokenizer_path(const std::string& family) {
@@ -71,38 +71,25 @@ TEST(Tokenizer, IdsOutsideTheVocabularyAreErrors) {
 }
 
 }  // namespace
-}  // namespace drllm::data
+}  // namespace drllm::text
 
-#include "data/lm_eval.h"
+#include "data/tasks/lm_eval.h"
 
-namespace drllm::data {
+namespace drllm::text {
 namespace {
 
 TEST(LmEvalRequests, TrailingSpaceMovesToTheContinuationAndIdsSplitTheJoinedString) {
   Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path("llama3_1"));
-  LoglikelihoodRequest r = encode_pair(tokenizer, "Question: Is ice cold?\nAnswer: ", "yes", false);
+  tasks::LoglikelihoodRequest r = tasks::encode_pair(tokenizer, "Question: Is ice cold?\nAnswer: ", "yes", false);
   std::vector<int32_t> whole = tokenizer.encode("Question: Is ice cold?\nAnswer: yes");
   std::vector<int32_t> joined = r.context;
   joined.insert(joined.end(), r.continuation.begin(), r.continuation.end());
   EXPECT_EQ(joined, whole);
   EXPECT_EQ(r.context, tokenizer.encode("Question: Is ice cold?\nAnswer:"));
   EXPECT_EQ(tokenizer.decode(r.continuation), " yes");
-  LoglikelihoodRequest with_bos = encode_pair(tokenizer, "Q:", " A", true);
+  tasks::LoglikelihoodRequest with_bos = tasks::encode_pair(tokenizer, "Q:", " A", true);
   EXPECT_EQ(with_bos.context.front(), 128000);  // <|begin_of_text|>
 }
 
-TEST(LmEvalRequests, TaskContextsAsTheHarnessWritesThem) {
-  Example ex;
-  ex.question = " What is 2+2? ";
-  ex.choices = {"3", "4", "5", "6"};
-  ex.subject = "high_school_mathematics";
-  EXPECT_EQ(lm_eval_context("arc", ex), "Question:  What is 2+2? \nAnswer:");
-  EXPECT_EQ(lm_eval_context("mmlu", ex),
-            "The following are multiple choice questions (with answers) about high school mathematics.\n\n"
-            "What is 2+2?\nA. 3\nB. 4\nC. 5\nD. 6\nAnswer:");
-  EXPECT_EQ(lm_eval_choices("mmlu", ex), (std::vector<std::string>{"A", "B", "C", "D"}));
-  EXPECT_THROW(lm_eval_context("hellaswag", ex), Error);
-}
-
 }  // namespace
-}  // namespace drllm::data
+}  // namespace drllm::text

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "common/error.h"
-#include "model/safetensors.h"
+#include "formats/safetensors.h"
 #include "tests/model/fixtures.h"
 
 namespace drllm::model {
@@ -24,7 +24,7 @@ void expect_open_error(const std::string& label, const std::string& bytes,
   std::string path = dir + "/model.safetensors";
   write_file(path, bytes);
   try {
-    SafetensorsFile file(path);
+    formats::SafetensorsFile file(path);
     FAIL() << label << ": no error";
   } catch (const Error& e) {
     std::string message = e.what();
@@ -36,14 +36,14 @@ void expect_open_error(const std::string& label, const std::string& bytes,
 std::string original() { return read_file(fixture_dir(kModel) + "/model.safetensors"); }
 
 TEST(Safetensors, ReadsEveryTensorOfAValidFile) {
-  SafetensorsFile file(fixture_dir(kModel) + "/model.safetensors");
+  formats::SafetensorsFile file(fixture_dir(kModel) + "/model.safetensors");
   SafetensorsParts parts = split_safetensors(original());
   size_t expected = parts.header.size() - (parts.header.contains("__metadata__") ? 1 : 0);
   EXPECT_EQ(file.tensors().size(), expected);
-  const TensorInfo* embed = file.find("model.embed_tokens.weight");
+  const formats::TensorInfo* embed = file.find("model.embed_tokens.weight");
   ASSERT_NE(embed, nullptr);
   EXPECT_EQ(embed->shape, (std::vector<int64_t>{256, 64}));
-  EXPECT_EQ(embed->dtype, StDType::F32);
+  EXPECT_EQ(embed->dtype, formats::StDType::F32);
 }
 
 TEST(Safetensors, TruncatedDataSectionIsDetected) {
@@ -101,7 +101,7 @@ TEST(Safetensors, HeaderThatIsNotJsonIsDetected) {
 }
 
 TEST(SafetensorsCheckpoint, ShardedIndexMapsEveryTensorToItsShard) {
-  SafetensorsCheckpoint checkpoint(fixture_dir("qwen3_sharded_fp32"));
+  formats::SafetensorsCheckpoint checkpoint(fixture_dir("qwen3_sharded_fp32"));
   EXPECT_GT(checkpoint.num_files(), 1u);
   auto index = nlohmann::json::parse(read_file(fixture_dir("qwen3_sharded_fp32") + "/model.safetensors.index.json"));
   EXPECT_EQ(checkpoint.entries().size(), index["weight_map"].size());
@@ -120,7 +120,7 @@ TEST(SafetensorsCheckpoint, ShardThatLacksAMappedTensorIsNamed) {
   index["weight_map"]["model.embed_tokens.weight"] = other;  // a shard that does not hold it
   write_file(dir + "/model.safetensors.index.json", index.dump());
   try {
-    SafetensorsCheckpoint checkpoint(dir);
+    formats::SafetensorsCheckpoint checkpoint(dir);
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("'model.embed_tokens.weight' is mapped to " + other), std::string::npos)

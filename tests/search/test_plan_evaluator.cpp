@@ -3,10 +3,10 @@
 // without either; a generation stopped early is the beginning of the full one; full_response turns the stop off.
 #include <gtest/gtest.h>
 
-#include "data/chat_template.h"
-#include "data/dataset.h"
-#include "data/prompts.h"
-#include "data/tokenizer.h"
+#include "data/text/chat_template.h"
+#include "data/tasks/dataset.h"
+#include "data/tasks/prompts.h"
+#include "data/text/tokenizer.h"
 #include "model/backbone.h"
 #include "search/mcts.h"
 #include "search/plan_evaluator.h"
@@ -19,17 +19,17 @@ using model::LayerPlan;
 TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
   const std::string model_path = std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
   model::Backbone backbone = model::Backbone::load(model_path);
-  data::Tokenizer tokenizer = data::Tokenizer::from_file(model_path);
-  data::ChatTemplate chat = data::ChatTemplate::by_name("smollm2");
-  data::PromptTemplate prompt = data::PromptTemplate::drllm("arc", true);
-  data::ReadOptions read;
-  read.format = data::DatasetFormat::Arc;
+  text::Tokenizer tokenizer = text::Tokenizer::from_file(model_path);
+  text::ChatTemplate chat = text::ChatTemplate::by_name("smollm2");
+  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm("arc", true);
+  tasks::ReadOptions read;
+  read.format = tasks::DatasetFormat::Arc;
   read.limit = 35;
-  const auto all = data::read_dataset(std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_train.jsonl", read);
+  const auto all = tasks::read_dataset(std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_train.jsonl", read);
   // Questions 20 and 34: on 20 the model is right with layer 18 repeated, on 34 with layers 16-17 skipped (found
   // by earlier searches), so rewarded generations, which never settle early, are among those compared. Two
   // questions and nine plans keep the test under a minute on a loaded 2-core CI machine.
-  const std::vector<data::Example> examples = {all.examples[20], all.examples[34]};
+  const std::vector<tasks::Example> examples = {all.examples[20], all.examples[34]};
 
   const int64_t L = backbone.config().num_layers;
   std::vector<LayerPlan> plans = {LayerPlan::all_execute(L)};
@@ -53,8 +53,8 @@ TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
     return out;
   };
   int settled = 0, rewarded = 0;
-  for (const data::Example& ex : examples) {
-    SearchExample example = prepare_example(ex, prompt, &chat, tokenizer, true);
+  for (const tasks::Example& ex : examples) {
+    SearchExample example = prepare_example(ex, prompt, &chat, tokenizer, tasks::Reward::ArcLetter);
     plain.begin_example();
     fast.begin_example();
     for (const LayerPlan& plan : plans) {

@@ -11,6 +11,7 @@
 #include "model/backbone.h"
 #include "model/gguf_model.h"
 
+using namespace drllm;
 using namespace drllm::model;
 
 static void write_floats(const at::Tensor& t, const std::string& path) {
@@ -22,8 +23,8 @@ static void write_floats(const at::Tensor& t, const std::string& path) {
 int main(int argc, char** argv) try {
   std::string verb = argc > 1 ? argv[1] : "";
   if (verb == "dequant" && argc == 5) {
-    GgufFile gguf(argv[2]);
-    const GgufTensorInfo* info = gguf.find_tensor(argv[3]);
+    formats::GgufFile gguf(argv[2]);
+    const formats::GgufTensorInfo* info = gguf.find_tensor(argv[3]);
     if (!info) throw std::runtime_error(std::string("no tensor ") + argv[3]);
     write_floats(GgufWeightSource::dequantized(gguf, *info), argv[4]);
     return 0;

@@ -1,0 +1,79 @@
+// Evaluator: one example of a task scored the way the task says (data/tasks/task.h): Dr.LLM's reward on a greedy
+// answer (graded exactly as the search grades a plan), lm-eval's few-shot generation, or lm-eval's log-likelihood
+// multiple choice. Along a fixed layer plan, or with routers choosing each example's plan at its prefill.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "data/tasks/dataset.h"
+#include "data/tasks/prompts.h"
+#include "data/tasks/task.h"
+#include "data/text/chat_template.h"
+#include "data/text/tokenizer.h"
+#include "model/backbone.h"
+#include "model/generate.h"
+#include "routing/routed_generation.h"
+#include "search/plan_evaluator.h"
+
+namespace drllm::eval {
+
+struct EvalSetup {
+  std::string model;              // model folder or .gguf
+  std::string tokenizer;          // the tokenizer file (a tokenizer.json, or the .gguf itself)
+  const tasks::Task* task = nullptr;
+  bool instruct = true;
+  std::optional<text::ChatTemplate> chat;  // instruct models in Dr.LLM's setting
+  std::optional<tasks::PromptTemplate> prompt;  // Dr.LLM's setting: a user's template instead of the task's
+  std::string plan;               // layer plan ("" = every layer once)
+  int64_t max_new_tokens = 0;     // 0: the task's budget
+  routing::RoutingOptions routing;
+};
+
+class Evaluator {
+ public:
+  explicit Evaluator(EvalSetup setup);
+
+  // Scores one example; returns its record ("correct" is what accuracy counts, or "score" where the task's
+  // score is not 0/1). With `routed`, the routers choose the example's plan from its prompt.
+  nlohmann::json run(const tasks::Example& example, bool routed = false);
+
+  // Few-shot tasks: the shots, from the first rows of a train file.
+  void load_shots(const std::string& path);
+  void load_routers(const std::string& path);
+  bool has_routers() const { return routers_.has_value(); }
+
+  void reset_counts() { generated_tokens_ = layer_visits_ = forward_passes_ = 0; router_seconds_ = 0; }
+  int64_t forward_passes() const { return forward_passes_; }
+  double router_seconds() const { return router_seconds_; }
+  int64_t generated_tokens() const { return generated_tokens_; }
+  int64_t layer_visits() const { return layer_visits_; }
+  const EvalSetup& setup() const { return setup_; }
+  const model::LayerPlan& plan() const { return plan_; }
+
+ private:
+  nlohmann::json drllm_reward(const tasks::Example& ex);
+  nlohmann::json few_shot_generation(const tasks::Example& ex);
+  nlohmann::json multiple_choice(const tasks::Example& ex);
+  model::Generation generate(const std::string& text, int64_t max_new, const std::vector<std::string>& stop_strings);
+  std::string decode(const model::Generation& g) const;
+
+  EvalSetup setup_;
+  const tasks::Task& task_;
+  model::Backbone backbone_;
+  text::Tokenizer tokenizer_;
+  model::LayerPlan plan_;
+  std::optional<tasks::PromptTemplate> prompt_;              // Dr.LLM's setting
+  std::optional<search::PlanEvaluator> reward_evaluator_;    // Dr.LLM's setting
+  std::string shots_;
+  int64_t generated_tokens_ = 0, layer_visits_ = 0, forward_passes_ = 0;
+  double router_seconds_ = 0;
+  bool routed_ = false;
+  std::optional<routing::RouterBank> routers_;
+  model::LayerPlan used_plan_;  // routed: the plan the routers chose for the last example
+};
+
+}  // namespace drllm::eval

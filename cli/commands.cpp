@@ -1,10 +1,16 @@
 #include "cli/commands.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "common/error.h"
 
 namespace drllm::cli {
+
+std::string default_model_dir() {
+  if (const char* env = std::getenv("DRLLM_MODEL")) return env;
+  return std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
 
 void add_commands(CLI::App& app, const CommonOptions& common) {
   add_inspect(app);
@@ -17,20 +23,6 @@ void add_commands(CLI::App& app, const CommonOptions& common) {
   add_labels(app);
   add_train(app, common);
   add_demo(app, common);
-}
-
-void run_command(const std::vector<std::string>& args, const CommonOptions& common) {
-  CLI::App app{"drllm"};
-  app.require_subcommand(1);
-  add_commands(app, common);
-  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 consumes from the back
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    std::string line;
-    for (const std::string& a : args) line += " " + a;
-    throw Error(cat("drllm", line, ": ", e.what()));
-  }
 }
 
 }  // namespace drllm::cli

@@ -14,10 +14,8 @@ struct CommonOptions {
   int threads = 0;  // 0: cores on this node / ranks on this node
 };
 
-// Every subcommand, on `app` (main() and run_command()).
+// Every subcommand, on `app`.
 void add_commands(CLI::App& app, const CommonOptions& common);
-// Runs one drllm command line in this process ({"search", "--data", ...}), as main() would; errors throw.
-void run_command(const std::vector<std::string>& args, const CommonOptions& common);
 
 void add_inspect(CLI::App& app);
 void add_generate(CLI::App& app, const CommonOptions& common);

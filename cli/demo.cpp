@@ -17,6 +17,11 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "dist/runtime.h"
+#include "dist/stop_signal.h"
+#include "eval/evaluation.h"
+#include "search/label_search.h"
+#include "train/train_job.h"
+#include "train/trainer.h"
 
 namespace drllm::cli {
 namespace {
@@ -71,31 +76,64 @@ std::string sweep_svg(const std::vector<std::pair<double, json>>& points, const 
 
 void run_demo(const DemoOptions& o, const CommonOptions& common) {
   dist::Runtime runtime;
+  dist::install_stop_signals();
+  const int threads = configure_threads(common.threads);
   const std::string data = o.data_dir, out = o.out;
-  const std::string sims = std::to_string(o.simulations);
   auto say = [&](const std::string& what) {
     if (runtime.is_root()) std::cerr << "\n== demo: " << what << "\n";
   };
+  auto show = [&](const json& result) {
+    if (runtime.is_root()) std::cout << result.dump(2) << std::endl;
+  };
 
   // 1-2. Labels and routers (collective: every rank takes part).
+  auto search_job = [&](const std::string& task, const std::string& file, size_t limit, const std::string& folder) {
+    search::LabelSearchOptions s;
+    s.model = o.model;
+    s.data = data + "/" + file;
+    s.task = task;
+    s.limit = limit;
+    s.mcts.simulations = o.simulations;
+    s.save_features = true;
+    s.out = out + "/" + folder;
+    json summary = search::run_label_search(s, runtime, threads);
+    if (runtime.is_root()) summary.erase("labels_per_layer");
+    show(summary);
+  };
   say("label search on " + std::to_string(o.arc_train) + " ARC-Challenge train questions");
-  run_command({"search", "--model", o.model, "--data", data + "/arc_challenge_train.jsonl", "--limit",
-               std::to_string(o.arc_train), "--simulations", sims, "--save-features", "--out", out + "/labels-arc"},
-              common);
+  search_job("arc", "arc_challenge_train.jsonl", o.arc_train, "labels-arc");
   say("label search on " + std::to_string(o.gsm8k_train) + " GSM8K train questions (math prompt, \\boxed{} answers)");
-  run_command({"search", "--model", o.model, "--data", data + "/gsm8k_train.jsonl", "--task", "math", "--limit",
-               std::to_string(o.gsm8k_train), "--simulations", sims, "--save-features", "--out",
-               out + "/labels-gsm8k"},
-              common);
+  search_job("math", "gsm8k_train.jsonl", o.gsm8k_train, "labels-gsm8k");
+  if (dist::stop_requested()) return;
   say("router training on both label sets");
-  run_command({"train", "--labels", out + "/labels-arc," + out + "/labels-gsm8k", "--out", out + "/train",
-               "--warmup", "20", "--holdout-every", "5"},
-              common);
+  train::TrainJobOptions t;
+  t.labels = {out + "/labels-arc", out + "/labels-gsm8k"};
+  t.out = out + "/train";
+  t.model = o.model;
+  t.train.warmup = 20;
+  t.holdout_every = 5;
+  json trained = train::run_training(t, runtime);
+  show(trained);
+  if (!trained["finished"].get<bool>()) return;  // stopped by a signal: rerun to resume
 
   // 3. Evaluation, spread over the ranks like the search; 4. the reports, on rank 0.
   const std::string routers = out + "/routers.safetensors";
-  if (runtime.is_root()) run_command({"export-routers", out + "/train", routers}, common);
+  if (runtime.is_root()) {
+    std::string fingerprint;
+    train::load_run_routers(t.out, &fingerprint).save(routers, fingerprint);
+  }
   runtime.idle_barrier();
+  auto eval_job = [&](const std::string& task, const std::string& file, size_t limit, double p, const std::string& dir) {
+    eval::EvaluationOptions e;
+    e.model = o.model;
+    e.data = data + "/" + file;
+    e.task = task;
+    e.limit = limit;
+    e.routers = routers;
+    e.routing.p = p;
+    e.out = dir;
+    show(eval::run_evaluation(e, runtime, threads));
+  };
   struct Set {
     std::string name, task, file;
     size_t limit;
@@ -111,9 +149,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
     // Every rank sees the same folder, so all agree on what to rerun.
     if (!fs::exists(dir + "/report.json") || read_json_file(dir + "/report.json").value("routers", "") != routers) {
       say("unrouted vs routed: " + std::to_string(s.limit) + " examples of " + s.file);
-      run_command({"eval", "--model", o.model, "--data", data + "/" + s.file, "--task", s.task, "--limit",
-                   std::to_string(s.limit), "--routers", routers, "--out", dir},
-                  common);
+      eval_job(s.task, s.file, s.limit, -0.5, dir);
     }
     runtime.idle_barrier();  // rank 0 has written the report: every rank decides the next step on the same files
     if (!runtime.is_root()) continue;
@@ -127,10 +163,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
     const std::string dir = out + name;
     if (!fs::exists(dir + "/report.json")) {
       say("ARC sweep point p = " + std::to_string(p));
-      run_command({"eval", "--model", o.model, "--data", data + "/arc_challenge_test.jsonl", "--task", "arc",
-                   "--limit", std::to_string(o.sweep), "--routers", routers, "--router-p", std::to_string(p),
-                   "--out", dir},
-                  common);
+      eval_job("arc", "arc_challenge_test.jsonl", o.sweep, p, dir);
     }
     runtime.idle_barrier();
     if (runtime.is_root()) sweep.emplace_back(p, read_json_file(dir + "/report.json")["routed"]);

@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "model/model_files.h"
 #include "cli/commands.h"
 #include "model/fingerprint.h"
 #include "routing/routed_generation.h"
-#include "cli/model_resources.h"
 #include "common/error.h"
 #include "model/backbone.h"
 #include "model/generate.h"
@@ -62,7 +62,8 @@ std::vector<std::string> read_prompts_file(const std::string& path) {
 void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   int threads = configure_threads(common.threads);
   auto t0 = std::chrono::steady_clock::now();
-  model::Backbone backbone = model::Backbone::load(o.model_dir, {o.device, o.dtype});
+  const model::ModelFiles files = model::ModelFiles::open(o.model_dir);
+  model::Backbone backbone = model::Backbone::load(files, {o.device, o.dtype});
   const model::ModelConfig& config = backbone.config();
   model::LayerPlan plan = o.plan.empty() ? model::LayerPlan::all_execute(config.num_layers)
                                          : model::LayerPlan::parse(o.plan);
@@ -78,7 +79,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   std::optional<routing::RouterBank> routers;
   if (!o.routers.empty()) {
     DRLLM_CHECK(o.plan.empty(), "--plan and --routers exclude each other (the routers choose the plan)");
-    routers = routing::load_routers_for(o.routers, backbone, model::summarize_checkpoint(o.model_dir).fingerprint);
+    routers = routing::load_routers_for(o.routers, backbone, files.fingerprint());
   }
 
   // The prompts as token ids (with their text when there is one).
@@ -89,7 +90,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   }
   std::optional<text::Tokenizer> tokenizer;
   if (!texts.empty() || o.prompt_ids.empty() || o.jsonl)
-    tokenizer = text::Tokenizer::from_file(tokenizer_path_for(o.model_dir, o.tokenizer));
+    tokenizer = files.tokenizer(o.tokenizer);
   std::vector<std::vector<int64_t>> prompts;
   std::vector<std::string> prompt_texts;  // aligned with prompts; "" for --prompt-ids
   if (!o.prompt_ids.empty()) {
@@ -97,7 +98,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
     prompt_texts.emplace_back();
   }
   std::optional<text::ChatTemplate> chat;
-  if (o.chat) chat = chat_template_for(o.model_dir, o.chat_template);
+  if (o.chat) chat = files.chat_template(o.chat_template);
   for (const std::string& text : texts) {
     std::string rendered = text;
     if (chat) {

@@ -2,8 +2,8 @@
 // same validation a load does (so a broken checkpoint is named here, not mid-job).
 #include <iostream>
 
+#include "model/model_files.h"
 #include "cli/commands.h"
-#include "cli/model_resources.h"
 #include "model/backbone.h"
 #include "model/fingerprint.h"
 #include "model/gguf_model.h"
@@ -17,8 +17,9 @@ void add_inspect(CLI::App& app) {
   cmd->add_option("model", *model_dir, "Hugging Face model folder (config.json + safetensors) or .gguf file")
       ->capture_default_str();
   cmd->callback([model_dir] {
-    model::ModelConfig config = model_config_of(*model_dir);
-    model::CheckpointSummary summary = model::summarize_checkpoint(*model_dir);
+    const model::ModelFiles files = model::ModelFiles::open(*model_dir);
+    const model::ModelConfig& config = files.config();
+    const model::CheckpointSummary& summary = files.summary();
     std::cout << "model               " << *model_dir << "\n"
               << config.describe() << "files               " << summary.num_files << "\n"
               << "tensors             " << summary.num_tensors << "\n"

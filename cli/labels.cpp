@@ -12,13 +12,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "model/model_files.h"
 #include "cli/commands.h"
-#include "cli/model_resources.h"
-#include "cli/search_summary.h"
+#include "data/labels/label_summary.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "data/text/chat_template.h"
 #include "data/labels/label_store.h"
+#include "data/labels/official_json.h"
 #include "data/tasks/prompts.h"
 #include "data/tasks/task.h"
 #include "data/text/tokenizer.h"
@@ -34,7 +35,7 @@ using nlohmann::json;
 
 void inspect_labels(const std::string& dir, bool as_json) {
   labels::LabelSet labels = labels::read_label_set(dir);
-  json s = summarize_labels(labels);
+  json s = labels::summarize_labels(labels);
   if (as_json) {
     std::cout << s.dump(2) << "\n";
     return;
@@ -58,70 +59,12 @@ void inspect_labels(const std::string& dir, bool as_json) {
               << c["execute"].get<int64_t>() << std::setw(8) << c["repeat"].get<int64_t>() << "\n";
 }
 
-int64_t distinct_layers(const std::vector<int16_t>& path) {
-  return static_cast<int64_t>(std::set<int16_t>(path.begin(), path.end()).size());
-}
-
-// The official file's fields (data_generation.py's `results`), from our rows. As there, `best_response` holds the
-// gold answer; our extra `item_ids` keeps the examples' ids.
 void export_labels(const std::string& dir, const std::string& out) {
   labels::LabelSet labels = labels::read_label_set(dir);
-  json config = json::parse(labels.header.search_config);
-  json r = {{"exp", "drllm"},
-            {"num_simulations", config.value("simulations", 0)},
-            {"exploration_constant", config.value("exploration", 0.0)},
-            {"length_penalty", config.value("length_penalty", 0.0)},
-            {"random_prob", config.value("random_prob", 0.0)},
-            {"max_path_length", 2 * labels.header.num_layers},
-            {"world_size", 1},
-            {"num_samples", labels.rows.size()},
-            {"model_name", labels.header.model_fingerprint},
-            {"dataset", labels.header.dataset},
-            {"visited_samples", labels.rows.size()},
-            {"skip_size", {1, 2}},
-            {"repeat_size", {1}},
-            {"repeat_count", {0, 1}}};
   char stamp[32];
   std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
-  r["timestamp"] = stamp;
-  json original = json::array(), mcts = json::array(), improved = json::array(), lengths = json::array(),
-       unique = json::array(), best = json::array(), good = json::array(), responses = json::array(),
-       questions = json::array(), ids = json::array();
-  double n = static_cast<double>(labels.rows.size()), sum_original = 0, sum_mcts = 0, sum_improved = 0,
-         sum_length = 0, sum_unique = 0;
-  for (const labels::LabelRow& row : labels.rows) {
-    original.push_back(int(row.baseline_correct));
-    mcts.push_back(int(row.best_correct));
-    improved.push_back(row.improved != 0);
-    lengths.push_back(row.best_path.size());
-    unique.push_back(distinct_layers(row.best_path));
-    best.push_back(row.best_path);
-    good.push_back(json::parse(row.good_paths));
-    responses.push_back(row.gold);
-    questions.push_back(row.question);
-    ids.push_back(row.item_id);
-    sum_original += row.baseline_correct;
-    sum_mcts += row.best_correct;
-    sum_improved += row.improved;
-    sum_length += static_cast<double>(row.best_path.size());
-    sum_unique += static_cast<double>(distinct_layers(row.best_path));
-  }
-  r["original_accuracy"] = 100 * sum_original / n;
-  r["mcts_accuracy"] = 100 * sum_mcts / n;
-  r["improved_cases_accuracy"] = 100 * sum_improved / n;
-  r["average_path_length"] = sum_length / n;
-  r["average_unique_layers"] = sum_unique / n;
-  r["original_correct"] = original;
-  r["mcts_correct"] = mcts;
-  r["improved_cases"] = improved;
-  r["path_lengths"] = lengths;
-  r["unique_layers"] = unique;
-  r["best_path"] = best;
-  r["good_paths"] = good;
-  r["best_response"] = responses;
-  r["questions"] = questions;
-  r["item_ids"] = ids;
+  nlohmann::json r = labels::to_official_json(labels, stamp);
   write_file_atomically(out, [&](std::ostream& o) {
     o << r.dump(4, ' ', false, json::error_handler_t::replace) << "\n";
   });
@@ -135,72 +78,37 @@ struct ImportOptions {
 // Official JSON -> one shard. The prompt tokens come from `questions` (the task prompt, wrapped in the model's
 // chat template for instruct models, as the search does), so the labels can train routers for --model.
 void import_labels(const ImportOptions& o) {
-  std::ifstream in(o.input);
-  DRLLM_CHECK(in, o.input, ": cannot open");
-  json r;
-  try {
-    r = json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(cat(o.input, ": not JSON: ", e.what()));
-  }
-  for (const char* key : {"best_path", "questions", "original_correct", "mcts_correct"})
-    DRLLM_CHECK(r.contains(key) && r[key].is_array(), o.input, ": missing list '", key, "'");
-  const size_t n = r["best_path"].size();
-  for (const char* key : {"questions", "original_correct", "mcts_correct", "improved_cases", "good_paths",
-                          "best_response", "item_ids"})
-    if (r.contains(key))
-      DRLLM_CHECK(r[key].size() == n, o.input, ": '", key, "' has ", r[key].size(), " entries, best_path ", n);
-  DRLLM_CHECK(n > 0, o.input, ": no examples");
-
-  model::ModelConfig config = model_config_of(o.model);
-  const int64_t L = config.num_layers;
-  text::Tokenizer tokenizer = text::Tokenizer::from_file(tokenizer_path_for(o.model, ""));
-  const bool instruct = tasks::resolve_instruct(o.instruct, o.model);
+  // 1. The model the labels are for: its layer count, tokenizer, chat template and fingerprint.
+  const model::ModelFiles files = model::ModelFiles::open(o.model);
+  const int64_t L = files.config().num_layers;
+  text::Tokenizer tokenizer = files.tokenizer();
   std::optional<text::ChatTemplate> chat;
-  if (instruct) chat = chat_template_for(o.model, o.chat_template);
+  if (tasks::resolve_instruct(o.instruct, o.model)) chat = files.chat_template(o.chat_template);
 
+  // 2. The official file, as rows for that model.
+  labels::OfficialLabels official = labels::read_official_json(
+      o.input,
+      [&](const std::vector<int64_t>& path) {
+        try {
+          return model::LayerPlan::from_path(path, L).counts();
+        } catch (const Error& e) {
+          throw Error(cat("does not fit a ", L, "-layer model: ", e.what()));
+        }
+      },
+      [&](const std::string& question) {
+        return tokenizer.encode(chat ? chat->render({{"user", question}}, true) : question, !chat);
+      });
+  std::vector<labels::LabelRow>& rows = official.rows;
+  const size_t n = rows.size();
   labels::ShardHeader header;
-  header.model_fingerprint = model::summarize_checkpoint(o.model).fingerprint;
-  header.dataset = cat(r.value("dataset", std::string("unknown")), " (imported from ", fs::path(o.input).filename().string(), ")");
-  header.search_config = json{{"imported", true},
-                              {"model_name", r.value("model_name", std::string())},
-                              {"simulations", r.value("num_simulations", 0)},
-                              {"exploration", r.value("exploration_constant", 0.0)},
-                              {"length_penalty", r.value("length_penalty", 0.0)},
-                              {"random_prob", r.value("random_prob", 0.0)}}
-                             .dump();
+  header.model_fingerprint = files.fingerprint();
+  header.dataset = cat(official.dataset, " (imported from ", fs::path(o.input).filename().string(), ")");
+  json config = {{"imported", true}, {"model_name", official.model_name}};
+  config.update(official.settings);
+  header.search_config = config.dump();
   header.num_layers = L;
-  std::vector<labels::LabelRow> rows(n);
-  for (size_t i = 0; i < n; ++i) {
-    const std::string where = cat(o.input, ": example ", i);
-    labels::LabelRow& row = rows[i];
-    std::vector<int64_t> path;
-    try {
-      path = r["best_path"][i].get<std::vector<int64_t>>();
-    } catch (const json::exception&) {
-      throw Error(cat(where, ": best_path is not a list of layer indices"));
-    }
-    model::LayerPlan plan;
-    try {
-      plan = model::LayerPlan::from_path(path, L);
-    } catch (const Error& e) {
-      throw Error(cat(where, ": best_path does not fit a ", L, "-layer model: ", e.what()));
-    }
-    row.item_id = r.contains("item_ids") ? r["item_ids"][i].get<std::string>() : cat("imported-", i);
-    row.example_index = static_cast<uint32_t>(i);
-    row.labels = plan.counts();
-    for (int64_t layer : path) row.best_path.push_back(static_cast<int16_t>(layer));
-    row.baseline_correct = static_cast<uint8_t>(r["original_correct"][i].get<double>() > 0.5);
-    row.best_correct = static_cast<uint8_t>(r["mcts_correct"][i].get<double>() > 0.5);
-    row.improved = r.contains("improved_cases") ? static_cast<uint8_t>(r["improved_cases"][i].get<bool>())
-                                                : static_cast<uint8_t>(row.best_correct && !row.baseline_correct);
-    row.question = r["questions"][i].get<std::string>();
-    row.gold = r.contains("best_response") ? r["best_response"][i].get<std::string>() : "";
-    row.good_paths = r.contains("good_paths") ? r["good_paths"][i].dump() : "[]";
-    std::string text = chat ? chat->render({{"user", row.question}}, true) : row.question;
-    std::vector<int32_t> ids = tokenizer.encode(text, !chat);
-    row.prompt_tokens.assign(ids.begin(), ids.end());
-  }
+
+  // 3. One shard, refused beside shards of another model or run.
   fs::create_directories(o.out);
   for (const std::string& existing : labels::list_shards(o.out)) {
     std::string diff = labels::header_mismatch(header, labels::read_shard(existing).header);

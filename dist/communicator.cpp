@@ -1,6 +1,7 @@
 #include "dist/communicator.h"
 
 #include "common/error.h"
+#include "dist/mpi_check.h"
 
 namespace drllm::dist {
 namespace {
@@ -26,16 +27,14 @@ void check_cpu_contiguous(const at::Tensor& t, const char* what) {
 void MpiCommunicator::allreduce_sum(at::Tensor& tensor) {
   if (!runtime_.uses_mpi() || runtime_.size() == 1) return;
   check_cpu_contiguous(tensor, "allreduce");
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(tensor.numel()), mpi_type(tensor),
-                          MPI_SUM, runtime_.comm()),
-            "MPI_Allreduce");
+  DRLLM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(tensor.numel()), mpi_type(tensor),
+                                MPI_SUM, MPI_COMM_WORLD));
 }
 
 void MpiCommunicator::broadcast(at::Tensor& tensor, int root) {
   if (!runtime_.uses_mpi() || runtime_.size() == 1) return;
   check_cpu_contiguous(tensor, "broadcast");
-  check_mpi(MPI_Bcast(tensor.data_ptr(), static_cast<int>(tensor.numel()), mpi_type(tensor), root, runtime_.comm()),
-            "MPI_Bcast");
+  DRLLM_MPI_CHECK(MPI_Bcast(tensor.data_ptr(), static_cast<int>(tensor.numel()), mpi_type(tensor), root, MPI_COMM_WORLD));
 }
 
 #ifndef DRLLM_HAVE_NCCL

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "common/error.h"
+#include "dist/mpi_check.h"
 
 namespace drllm::dist {
 
@@ -29,17 +30,10 @@ Launcher detect_launcher() {
   return Launcher::Single;
 }
 
-void check_mpi(int rc, const char* call) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(rc, text, &length);
-  throw Error(cat(call, " failed: ", std::string(text, static_cast<size_t>(length))));
-}
-
 namespace {
 // MPI is initialised once per process and finalised at exit: a command may make several Runtimes in turn (drllm
 // demo runs the search, the training and the evaluation in one process), and MPI cannot start twice.
+// At exit nothing is left to report an error to: these calls are not checked.
 void finalize_at_exit() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
@@ -51,39 +45,40 @@ void finalize_at_exit() {
 Runtime::Runtime() : launcher_(detect_launcher()) {
   if (launcher_ == Launcher::Single) return;
   int initialized = 0;
-  MPI_Initialized(&initialized);
+  DRLLM_MPI_CHECK(MPI_Initialized(&initialized));
   if (!initialized) {
     std::atexit(finalize_at_exit);
     // Rank 0 serves the work queue from a second thread while its main thread computes.
     int provided = 0;
-    check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+    DRLLM_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided));
     DRLLM_CHECK(provided >= MPI_THREAD_SERIALIZED, "this MPI library gives thread level ", provided,
                 "; drllm needs MPI_THREAD_SERIALIZED or better");
   }
   uses_mpi_ = true;
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  // Errors come back as codes (MPI's default handler aborts without a word), which DRLLM_MPI_CHECK turns into a
+  // message naming the call.
+  DRLLM_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  DRLLM_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+  DRLLM_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
   MPI_Comm node;
-  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
-            "MPI_Comm_split_type");
-  MPI_Comm_rank(node, &local_rank_);
-  MPI_Comm_size(node, &local_size_);
-  MPI_Comm_free(&node);
+  DRLLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
+  DRLLM_MPI_CHECK(MPI_Comm_rank(node, &local_rank_));
+  DRLLM_MPI_CHECK(MPI_Comm_size(node, &local_size_));
+  DRLLM_MPI_CHECK(MPI_Comm_free(&node));
 }
 
 Runtime::~Runtime() = default;
 
 void Runtime::barrier() const {
-  if (uses_mpi_) check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+  if (uses_mpi_) DRLLM_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
 void Runtime::idle_barrier() const {
   if (!uses_mpi_) return;
   MPI_Request request;
-  check_mpi(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
+  DRLLM_MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &request));
   for (int done = 0; !done;) {
-    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    DRLLM_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
     if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -91,21 +86,21 @@ void Runtime::idle_barrier() const {
 int64_t Runtime::sum(int64_t value) const {
   if (!uses_mpi_) return value;
   int64_t total = 0;
-  check_mpi(MPI_Allreduce(&value, &total, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &total, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
   return total;
 }
 
 double Runtime::sum(double value) const {
   if (!uses_mpi_) return value;
   double total = 0;
-  check_mpi(MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
   return total;
 }
 
 double Runtime::max(double value) const {
   if (!uses_mpi_) return value;
   double top = 0;
-  check_mpi(MPI_Allreduce(&value, &top, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &top, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
   return top;
 }
 
@@ -113,7 +108,7 @@ std::vector<std::string> Runtime::gather_to_root(const std::string& text) const 
   if (!uses_mpi_) return {text};
   int length = static_cast<int>(text.size());
   std::vector<int> lengths(static_cast<size_t>(size_)), offsets(static_cast<size_t>(size_));
-  check_mpi(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Gather");
+  DRLLM_MPI_CHECK(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD));
   std::string all;
   if (rank_ == 0) {
     int total = 0;
@@ -123,9 +118,8 @@ std::vector<std::string> Runtime::gather_to_root(const std::string& text) const 
     }
     all.resize(static_cast<size_t>(total));
   }
-  check_mpi(MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
-                        MPI_COMM_WORLD),
-            "MPI_Gatherv");
+  DRLLM_MPI_CHECK(MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
+                        MPI_COMM_WORLD));
   std::vector<std::string> out;
   if (rank_ == 0)
     for (int r = 0; r < size_; ++r)
@@ -135,6 +129,8 @@ std::vector<std::string> Runtime::gather_to_root(const std::string& text) const 
 }
 
 namespace {
+// Asked while a failure is being reported (and by rank_prefix, for messages): these calls are not checked, since
+// throwing here would hide the error being reported.
 bool parallel_job_running(int* rank, int* size) {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);

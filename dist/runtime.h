@@ -1,11 +1,11 @@
 // Runtime: who this process is in a job. Started by a launcher (mpirun, srun, any MPI's hydra), it initialises
 // MPI and reads rank, size and the node-local rank (MPI_Comm_split_type); started plainly, it is rank 0 of 1
 // and MPI is never touched, so one process needs no launcher. MPI is finalised at process exit (a failing rank
-// aborts the job instead: see abort_job_if_parallel).
+// aborts the job instead: see abort_job_if_parallel). The ranks talk over MPI_COMM_WORLD; <mpi.h> stays inside
+// dist/*.cpp (dist/mpi_check.h).
 #pragma once
 
-#include <mpi.h>
-
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,7 +28,6 @@ class Runtime {
   Launcher launcher() const { return launcher_; }
   bool uses_mpi() const { return uses_mpi_; }
   bool is_root() const { return rank_ == 0; }
-  MPI_Comm comm() const { return MPI_COMM_WORLD; }
 
   void barrier() const;
   // A barrier that sleeps while it waits (a blocking MPI barrier spins a core): for ranks that idle while rank 0
@@ -58,8 +57,5 @@ void abort_job_if_parallel(int code);
 
 // "[rank r/n] " while a parallel job runs, else "".
 std::string rank_prefix();
-
-// Throws drllm::Error naming the call and MPI's message when rc is not MPI_SUCCESS.
-void check_mpi(int rc, const char* call);
 
 }  // namespace drllm::dist

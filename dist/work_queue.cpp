@@ -1,8 +1,10 @@
 #include "dist/work_queue.h"
 
 #include <chrono>
+#include <iostream>
 
 #include "common/error.h"
+#include "dist/mpi_check.h"
 
 namespace drllm::dist {
 namespace {
@@ -43,14 +45,13 @@ std::vector<uint32_t> WorkQueue::next() {
     chunk = take_chunk();
   } else {
     int message = kAskForWork;
-    check_mpi(MPI_Send(&message, 1, MPI_INT, 0, kRequestTag, runtime_.comm()), "MPI_Send (work request)");
+    DRLLM_MPI_CHECK(MPI_Send(&message, 1, MPI_INT, 0, kRequestTag, MPI_COMM_WORLD));
     MPI_Status status;
-    check_mpi(MPI_Probe(0, kReplyTag, runtime_.comm(), &status), "MPI_Probe (work reply)");
+    DRLLM_MPI_CHECK(MPI_Probe(0, kReplyTag, MPI_COMM_WORLD, &status));
     int count = 0;
-    MPI_Get_count(&status, MPI_UINT32_T, &count);
+    DRLLM_MPI_CHECK(MPI_Get_count(&status, MPI_UINT32_T, &count));
     chunk.resize(static_cast<size_t>(count));
-    check_mpi(MPI_Recv(chunk.data(), count, MPI_UINT32_T, 0, kReplyTag, runtime_.comm(), MPI_STATUS_IGNORE),
-              "MPI_Recv (work reply)");
+    DRLLM_MPI_CHECK(MPI_Recv(chunk.data(), count, MPI_UINT32_T, 0, kReplyTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
   }
   if (chunk.empty()) done_here_ = true;  // the server counts this rank as gone when it sends an empty chunk
   return chunk;
@@ -62,7 +63,7 @@ void WorkQueue::stop() {
     closed_ = true;
   } else if (!done_here_) {
     int message = kLeaving;
-    check_mpi(MPI_Send(&message, 1, MPI_INT, 0, kRequestTag, runtime_.comm()), "MPI_Send (leaving)");
+    DRLLM_MPI_CHECK(MPI_Send(&message, 1, MPI_INT, 0, kRequestTag, MPI_COMM_WORLD));
   }
   done_here_ = true;
 }
@@ -75,14 +76,25 @@ void WorkQueue::finish() {
 // Polls rather than blocks: a blocking receive spins a core in most MPI libraries, and that core is the one
 // rank 0 computes on.
 void WorkQueue::serve() {
+  // This thread has no caller to throw to: an MPI failure here ends the job with its message (the other ranks
+  // would otherwise wait for their replies forever).
+  try {
+    serve_requests();
+  } catch (const std::exception& e) {
+    std::cerr << rank_prefix() << "error in the work queue's server: " << e.what() << std::endl;
+    MPI_Abort(MPI_COMM_WORLD, 1);  // not checked: it does not return
+  }
+}
+
+void WorkQueue::serve_requests() {
   int remaining = runtime_.size() - 1;  // ranks still in the queue
   int message = 0;
   MPI_Request request;
   MPI_Status status;
-  MPI_Irecv(&message, 1, MPI_INT, MPI_ANY_SOURCE, kRequestTag, runtime_.comm(), &request);
+  DRLLM_MPI_CHECK(MPI_Irecv(&message, 1, MPI_INT, MPI_ANY_SOURCE, kRequestTag, MPI_COMM_WORLD, &request));
   while (remaining > 0 && !abandon_) {
     int arrived = 0;
-    MPI_Test(&request, &arrived, &status);
+    DRLLM_MPI_CHECK(MPI_Test(&request, &arrived, &status));
     if (!arrived) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
       continue;
@@ -93,16 +105,17 @@ void WorkQueue::serve() {
         std::lock_guard<std::mutex> lock(mutex_);
         chunk = take_chunk();
       }
-      MPI_Send(chunk.data(), static_cast<int>(chunk.size()), MPI_UINT32_T, status.MPI_SOURCE, kReplyTag,
-               runtime_.comm());
+      DRLLM_MPI_CHECK(MPI_Send(chunk.data(), static_cast<int>(chunk.size()), MPI_UINT32_T, status.MPI_SOURCE,
+                               kReplyTag, MPI_COMM_WORLD));
       if (chunk.empty()) --remaining;
     } else {
       --remaining;
     }
-    if (remaining > 0) MPI_Irecv(&message, 1, MPI_INT, MPI_ANY_SOURCE, kRequestTag, runtime_.comm(), &request);
+    if (remaining > 0)
+      DRLLM_MPI_CHECK(MPI_Irecv(&message, 1, MPI_INT, MPI_ANY_SOURCE, kRequestTag, MPI_COMM_WORLD, &request));
   }
-  if (remaining > 0) {  // abandoned while an error unwinds: the job is about to be aborted
-    MPI_Cancel(&request);
+  if (remaining > 0) {  // abandoned while an error unwinds: the job is about to be aborted, so a failure to cancel
+    MPI_Cancel(&request);  // changes nothing and is not checked
   }
 }
 

@@ -32,7 +32,8 @@ class WorkQueue {
 
  private:
   std::vector<uint32_t> take_chunk();  // rank 0: under mutex_
-  void serve();                        // rank 0's server thread
+  void serve();                        // rank 0's server thread: serve_requests, or end the job
+  void serve_requests();
 
   const Runtime& runtime_;
   int chunk_size_;

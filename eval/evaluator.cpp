@@ -11,8 +11,8 @@ namespace drllm::eval {
 Evaluator::Evaluator(EvalSetup setup)
     : setup_(std::move(setup)),
       task_(*setup_.task),
-      backbone_(model::Backbone::load(setup_.model)),
-      tokenizer_(text::Tokenizer::from_file(setup_.tokenizer)),
+      backbone_(model::Backbone::load(*setup_.files)),
+      tokenizer_(setup_.files->tokenizer()),
       plan_(setup_.plan.empty() ? model::LayerPlan::all_execute(backbone_.config().num_layers)
                                 : model::LayerPlan::parse(setup_.plan)) {
   plan_.check_length(backbone_.config().num_layers);
@@ -38,7 +38,7 @@ nlohmann::json Evaluator::run(const tasks::Example& ex, bool routed) {
 }
 
 void Evaluator::load_routers(const std::string& path) {
-  routers_ = routing::load_routers_for(path, backbone_, model::summarize_checkpoint(setup_.model).fingerprint);
+  routers_ = routing::load_routers_for(path, backbone_, setup_.files->fingerprint());
 }
 
 // lm-eval samples the shots with Python's random.Random(1234); bit parity would need Python's MT19937 sampling,

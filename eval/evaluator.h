@@ -16,14 +16,14 @@
 #include "data/text/tokenizer.h"
 #include "model/backbone.h"
 #include "model/generate.h"
+#include "model/model_files.h"
 #include "routing/routed_generation.h"
 #include "search/plan_evaluator.h"
 
 namespace drllm::eval {
 
 struct EvalSetup {
-  std::string model;              // model folder or .gguf
-  std::string tokenizer;          // the tokenizer file (a tokenizer.json, or the .gguf itself)
+  const model::ModelFiles* files = nullptr;  // the model, opened once; must outlive the evaluator
   const tasks::Task* task = nullptr;
   bool instruct = true;
   std::optional<text::ChatTemplate> chat;  // instruct models in Dr.LLM's setting

@@ -1,11 +1,22 @@
 #include "formats/hdf5_file.h"
 
 #include "common/error.h"
+#include "common/library_check.h"
+
+// DRLLM_H5_CHECK(H5Xxx(...)): a call whose negative result (HDF5's failure) throws naming the call, file:line,
+// this process and HDF5's innermost message. Calls whose failure names a shard or dataset go through fail()
+// instead, which adds the file being read.
+#define DRLLM_H5_CHECK(call)                                                                               \
+  do {                                                                                                     \
+    if ((call) < 0)                                                                                        \
+      ::drllm::throw_library_failure("HDF5", #call, __FILE__, __LINE__, ::drllm::formats::hdf5::last_error()); \
+  } while (0)
 
 namespace drllm::formats::hdf5 {
 namespace {
 
 // HDF5 prints its error stack to stderr by default; we report errors ourselves, once, with the file's name.
+// (Not checked: it runs before main, where nothing could report a failure, and a failure only leaves HDF5 noisy.)
 struct QuietErrors {
   QuietErrors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 };
@@ -18,13 +29,15 @@ herr_t innermost(unsigned, const H5E_error2_t* e, void* out) {
 
 Handle vlen_string_type() {
   Handle t(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(t.get(), H5T_VARIABLE);
-  H5Tset_cset(t.get(), H5T_CSET_UTF8);
+  DRLLM_H5_CHECK(t.get());
+  DRLLM_H5_CHECK(H5Tset_size(t.get(), H5T_VARIABLE));
+  DRLLM_H5_CHECK(H5Tset_cset(t.get(), H5T_CSET_UTF8));
   return t;
 }
 
 }  // namespace
 
+// Not checked: this reads the error stack while an error is being reported.
 std::string last_error() {
   std::string message;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &message);
@@ -42,6 +55,8 @@ Handle& Handle::operator=(Handle&& other) noexcept {
   return *this;
 }
 
+// Not checked: closing runs in destructors, and a failed close of a read handle loses nothing (File::close checks
+// the close that commits a written file).
 void Handle::reset() {
   if (id_ >= 0 && close_) close_(id_);
   id_ = -1;
@@ -50,9 +65,10 @@ void Handle::reset() {
 hid_t float16_type() {
   static const hid_t type = [] {
     hid_t t = H5Tcopy(H5T_IEEE_F32LE);
-    H5Tset_fields(t, 15, 10, 5, 0, 10);
-    H5Tset_size(t, 2);
-    H5Tset_ebias(t, 15);
+    DRLLM_H5_CHECK(t);
+    DRLLM_H5_CHECK(H5Tset_fields(t, 15, 10, 5, 0, 10));
+    DRLLM_H5_CHECK(H5Tset_size(t, 2));
+    DRLLM_H5_CHECK(H5Tset_ebias(t, 15));
     return t;
   }();
   return type;
@@ -99,7 +115,7 @@ std::vector<hsize_t> File::shape(const std::string& name) const {
   int rank = H5Sget_simple_extent_ndims(space.get());
   if (rank < 0) fail(cat("dataset '", name, "': unreadable shape"));
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
-  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  DRLLM_H5_CHECK(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr));
   return dims;
 }
 
@@ -133,9 +149,11 @@ std::string File::string_attribute(const std::string& name) const {
     return value;
   }
   size_t size = H5Tget_size(file_type.get());
+  if (size == 0) fail(cat("attribute '", name, "': unreadable string type"));
   std::string value(size, '\0');
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), size);
+  DRLLM_H5_CHECK(type.get());
+  DRLLM_H5_CHECK(H5Tset_size(type.get(), size));
   if (H5Aread(attr.get(), type.get(), value.data()) < 0) fail(cat("cannot read attribute '", name, "'"));
   return value.substr(0, value.find('\0'));
 }
@@ -179,6 +197,7 @@ std::vector<std::string> File::read_strings(const std::string& name) const {
     fail(cat("dataset '", name, "' is not variable-length strings"));
   Handle space(H5Dget_space(d.get()), H5Sclose);
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0) fail(cat("dataset '", name, "': unreadable shape"));
   std::vector<char*> texts(static_cast<size_t>(n), nullptr);
   Handle type = vlen_string_type();
   if (H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, texts.data()) < 0)
@@ -186,7 +205,7 @@ std::vector<std::string> File::read_strings(const std::string& name) const {
   std::vector<std::string> out;
   out.reserve(texts.size());
   for (char* t : texts) out.emplace_back(t ? t : "");
-  H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, texts.data());
+  DRLLM_H5_CHECK(H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, texts.data()));
   return out;
 }
 
@@ -201,14 +220,16 @@ std::vector<hvl_t> File::read_vlen(const std::string& name, hid_t element, Handl
   if (H5Tget_class(file_type.get()) != H5T_VLEN) fail(cat("dataset '", name, "' is not variable-length lists"));
   memtype = Handle(H5Tvlen_create(element), H5Tclose);
   space = Handle(H5Dget_space(d.get()), H5Sclose);
-  std::vector<hvl_t> rows(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0) fail(cat("dataset '", name, "': unreadable shape"));
+  std::vector<hvl_t> rows(static_cast<size_t>(n));
   if (H5Dread(d.get(), memtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0)
     fail(cat("cannot read dataset '", name, "' (truncated or corrupted?)"));
   return rows;
 }
 
 void File::reclaim_vlen(hid_t memtype, hid_t space, std::vector<hvl_t>& rows) const {
-  H5Dvlen_reclaim(memtype, space, H5P_DEFAULT, rows.data());
+  DRLLM_H5_CHECK(H5Dvlen_reclaim(memtype, space, H5P_DEFAULT, rows.data()));
 }
 
 }  // namespace drllm::formats::hdf5

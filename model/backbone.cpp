@@ -5,7 +5,9 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "formats/gguf.h"
 #include "model/gguf_model.h"
+#include "model/model_files.h"
 #include "formats/safetensors.h"
 
 namespace drllm::model {
@@ -14,21 +16,24 @@ Backbone::Backbone(ModelConfig config, BackboneWeights weights, at::Device devic
     : config_(std::move(config)), weights_(std::move(weights)), device_(device), rope_(config_, device) {}
 
 Backbone Backbone::load(const std::string& model_path, const LoadOptions& options) {
+  return load(ModelFiles::open(model_path), options);
+}
+
+Backbone Backbone::load(const ModelFiles& files, const LoadOptions& options) {
   at::Device device(options.device);
   auto compute_dtype = [&](const std::string& checkpoint_dtype) {
     if (options.dtype != "auto") return scalar_type_of(options.dtype);
     return device.is_cuda() ? scalar_type_of(checkpoint_dtype) : at::kFloat;
   };
-  if (formats::is_gguf_path(model_path)) {
-    formats::GgufFile gguf(model_path);
-    ModelConfig config = config_from_gguf(gguf);
+  ModelConfig config = files.config();
+  if (files.is_gguf()) {
+    const formats::GgufFile& gguf = files.gguf();
     // A quantized file has no single dtype: CUDA computes in bf16 unless told otherwise.
     at::ScalarType dtype = compute_dtype("bfloat16");
     BackboneWeights weights = load_weights(GgufWeightSource(gguf, config, dtype, device), config);
     return Backbone(std::move(config), std::move(weights), device);
   }
-  ModelConfig config = ModelConfig::from_file((std::filesystem::path(model_path) / "config.json").string());
-  formats::SafetensorsCheckpoint checkpoint(model_path);
+  const formats::SafetensorsCheckpoint& checkpoint = files.safetensors();
   BackboneWeights weights =
       load_weights(SafetensorsWeightSource(checkpoint, compute_dtype(config.dtype), device), config);
   return Backbone(std::move(config), std::move(weights), device);

@@ -18,6 +18,8 @@
 
 namespace drllm::model {
 
+class ModelFiles;
+
 // Sees the hidden state [B, T, D] entering layer `layer`: pass 0 for every layer, a skipped one included
 // (that is what its router reads), and pass 1 before the second run of a repeated layer. The plan's entry for a
 // layer is read after its pass-0 observer returns, so an observer may decide it (routed generation does).
@@ -46,7 +48,9 @@ class Backbone {
  public:
   Backbone(ModelConfig config, BackboneWeights weights, at::Device device);
 
-  // Reads a Hugging Face model folder (config.json + safetensors) or a .gguf file.
+  // The weights of a model folder or .gguf file (model/model_files.h), in the compute dtype on the device.
+  static Backbone load(const ModelFiles& files, const LoadOptions& options = {});
+  // The same, opening the files first (for a command that needs nothing else of them).
   static Backbone load(const std::string& model_path, const LoadOptions& options = {});
 
   // Runs the prompt tokens [B, T] (int64) along `plan` into an empty cache.

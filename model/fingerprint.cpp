@@ -13,10 +13,7 @@
 
 namespace drllm::model {
 
-namespace {
-
-CheckpointSummary summarize_gguf(const std::string& path) {
-  formats::GgufFile gguf(path);
+CheckpointSummary summarize_gguf(const formats::GgufFile& gguf) {
   CheckpointSummary s;
   std::map<std::string, int> types;
   for (const formats::GgufTensorInfo& t : gguf.tensors()) {
@@ -30,17 +27,12 @@ CheckpointSummary summarize_gguf(const std::string& path) {
   return s;
 }
 
-}  // namespace
-
-CheckpointSummary summarize_checkpoint(const std::string& model_dir) {
-  if (formats::is_gguf_path(model_dir)) return summarize_gguf(model_dir);
-  std::string config_path = (std::filesystem::path(model_dir) / "config.json").string();
+CheckpointSummary summarize_safetensors(const std::string& config_path, const formats::SafetensorsCheckpoint& checkpoint) {
   std::ifstream in(config_path, std::ios::binary);
   DRLLM_CHECK(in, config_path, ": cannot open model config");
   std::stringstream config_bytes;
   config_bytes << in.rdbuf();
 
-  formats::SafetensorsCheckpoint checkpoint(model_dir);
   CheckpointSummary s;
   Sha256 hash;
   hash.update(config_bytes.str());
@@ -59,6 +51,12 @@ CheckpointSummary summarize_checkpoint(const std::string& model_dir) {
   s.num_files = static_cast<int64_t>(checkpoint.num_files());
   s.fingerprint = hash.hex_digest();
   return s;
+}
+
+CheckpointSummary summarize_checkpoint(const std::string& model_dir) {
+  if (formats::is_gguf_path(model_dir)) return summarize_gguf(formats::GgufFile(model_dir));
+  return summarize_safetensors((std::filesystem::path(model_dir) / "config.json").string(),
+                               formats::SafetensorsCheckpoint(model_dir));
 }
 
 }  // namespace drllm::model

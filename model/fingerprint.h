@@ -6,6 +6,11 @@
 #include <cstdint>
 #include <string>
 
+namespace drllm::formats {
+class GgufFile;
+class SafetensorsCheckpoint;
+}
+
 namespace drllm::model {
 
 struct CheckpointSummary {
@@ -17,6 +22,9 @@ struct CheckpointSummary {
 };
 
 // A Hugging Face folder, or a .gguf file (fingerprint: sha256 of its header, metadata and tensor index).
+// Opens the files itself: a command that also loads the model uses ModelFiles::summary() (model/model_files.h).
 CheckpointSummary summarize_checkpoint(const std::string& model_path);
+CheckpointSummary summarize_gguf(const formats::GgufFile& gguf);
+CheckpointSummary summarize_safetensors(const std::string& config_path, const formats::SafetensorsCheckpoint& checkpoint);
 
 }  // namespace drllm::model

@@ -44,62 +44,6 @@ std::vector<int64_t> epoch_order(uint64_t seed, int64_t epoch, int64_t n) {
   return order;
 }
 
-struct State {
-  routing::RouterBank bank;
-  std::unique_ptr<AdamW> optimizer;
-  int64_t step = 0;
-};
-
-void save_checkpoint(checkpoints::CheckpointStore& store, const State& s, const TrainOptions& o,
-                     const TrainIdentity& id, int world) {
-  store.save(s.step, [&](const std::string& dir) {
-    s.bank.save(dir + "/routers.safetensors", id.model_fingerprint);
-    std::vector<std::pair<std::string, at::Tensor>> moments;
-    for (size_t i = 0; i < s.optimizer->exp_avg.size(); ++i) {
-      moments.emplace_back("exp_avg." + std::to_string(i), s.optimizer->exp_avg[i].to(at::kCPU).contiguous());
-      moments.emplace_back("exp_avg_sq." + std::to_string(i), s.optimizer->exp_avg_sq[i].to(at::kCPU).contiguous());
-    }
-    model::save_safetensors(dir + "/optimizer.safetensors", moments);
-    json state = {{"step", s.step},
-                  {"optimizer_steps", s.optimizer->steps},
-                  {"config", o.config_json()},
-                  {"model_fingerprint", id.model_fingerprint},
-                  {"labels_hash", id.labels_hash},
-                  {"world_size", world},
-                  {"sampler", "permutation seeded by (seed, epoch); the step fixes the cursor"}};
-    write_file_atomically(dir + "/state.json", [&](std::ostream& out) { out << state.dump(2); });
-    return std::vector<std::string>{"routers.safetensors", "optimizer.safetensors", "state.json"};
-  });
-}
-
-bool try_resume(const std::string& run_dir, State& s, const TrainOptions& o, const TrainIdentity& id,
-                const at::Device device, int64_t L, int64_t d, bool verbose) {
-  checkpoints::CheckpointStore store(run_dir, o.keep_checkpoints);
-  auto found = store.newest_valid([&](const std::string& warning) {
-    if (verbose) std::cerr << "warning: " << warning << "\n";
-  });
-  if (!found) return false;
-  json state = read_json_file(found->dir + "/state.json");
-  DRLLM_CHECK(state["model_fingerprint"] == id.model_fingerprint, found->dir,
-              " is a checkpoint of another model (fingerprint ", state["model_fingerprint"].get<std::string>().substr(0, 16),
-              "…, the labels' is ", id.model_fingerprint.substr(0, 16), "…); use another --out");
-  DRLLM_CHECK(state["labels_hash"] == id.labels_hash, found->dir,
-              " was trained on another label set; use another --out");
-  DRLLM_CHECK(state["config"] == o.config_json(), found->dir, " was trained with other settings (",
-              state["config"].get<std::string>(), " vs ", o.config_json(), "); use the same options or another --out");
-  s.bank = routing::RouterBank::load(found->dir + "/routers.safetensors", L, d).to(device);
-  auto moments = model::load_safetensors(found->dir + "/optimizer.safetensors");
-  s.optimizer = std::make_unique<AdamW>(s.bank.parameters(), o.adamw);
-  for (size_t i = 0; i < s.optimizer->exp_avg.size(); ++i) {
-    s.optimizer->exp_avg[i] = moments.at("exp_avg." + std::to_string(i)).to(device);
-    s.optimizer->exp_avg_sq[i] = moments.at("exp_avg_sq." + std::to_string(i)).to(device);
-  }
-  s.optimizer->steps = state["optimizer_steps"].get<int64_t>();
-  s.step = state["step"].get<int64_t>();
-  if (verbose) std::cerr << "resuming from " << found->dir << " (step " << s.step << ")\n";
-  return true;
-}
-
 // Keeps the metrics of epochs before `epoch` (a resumed run rewrites the later ones).
 std::vector<std::string> metrics_before(const std::string& path, int64_t epoch) {
   std::vector<std::string> kept;
@@ -115,142 +59,195 @@ std::vector<std::string> metrics_before(const std::string& path, int64_t epoch) 
 
 }  // namespace
 
-TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm, const RouterData& train_set,
-                          const RouterData& held_out, const TrainOptions& o, const TrainIdentity& id,
-                          const std::string& run_dir) {
-  const at::Device device(o.device);
-  const int64_t L = train_set.labels.size(1), d = train_set.inputs.size(3);
-  const int64_t n = train_set.size();
-  DRLLM_CHECK(n > 0, "no training examples");
-  DRLLM_CHECK(o.batch > 0 && o.micro_batch > 0 && o.epochs > 0, "--batch, --micro-batch and --epochs must be positive");
-  const int64_t steps_per_epoch = (n + o.batch - 1) / o.batch;
-  const int64_t total_steps = o.epochs * steps_per_epoch;
-  const int64_t last_step = o.max_steps > 0 ? std::min(o.max_steps, total_steps) : total_steps;
-  const int world = runtime.size(), rank = runtime.rank();
-  const bool root = runtime.is_root();
-  at::Tensor alpha = effective_number_weights(train_set.label_counts(), o.beta).to(device);
+Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const RouterData& train_set,
+                 const RouterData& held_out, TrainOptions options, TrainIdentity identity, std::string run_dir)
+    : runtime_(runtime),
+      comm_(comm),
+      train_set_(train_set),
+      held_out_(held_out),
+      o_(std::move(options)),
+      id_(std::move(identity)),
+      run_dir_(std::move(run_dir)),
+      device_(o_.device) {
+  L_ = train_set_.labels.size(1);
+  d_ = train_set_.inputs.size(3);
+  n_ = train_set_.size();
+  DRLLM_CHECK(n_ > 0, "no training examples");
+  DRLLM_CHECK(o_.batch > 0 && o_.micro_batch > 0 && o_.epochs > 0,
+              "--batch, --micro-batch and --epochs must be positive");
+  steps_per_epoch_ = (n_ + o_.batch - 1) / o_.batch;
+  total_steps_ = o_.epochs * steps_per_epoch_;
+  last_step_ = o_.max_steps > 0 ? std::min(o_.max_steps, total_steps_) : total_steps_;
+  alpha_ = effective_number_weights(train_set_.label_counts(), o_.beta).to(device_);
 
-  // 1. Resume, or start from rank 0's initial weights.
-  fs::create_directories(run_dir);
-  State s;
-  if (!try_resume(run_dir, s, o, id, device, L, d, root)) {
-    s.bank = routing::RouterBank::init(L, d, o.seed, device);
-    for (at::Tensor& p : s.bank.parameters()) comm.broadcast(p, 0);
-    s.optimizer = std::make_unique<AdamW>(s.bank.parameters(), o.adamw);
+  // Resume, or start from rank 0's initial weights.
+  fs::create_directories(run_dir_);
+  if (!try_resume()) {
+    bank_ = routing::RouterBank::init(L_, d_, o_.seed, device_);
+    for (at::Tensor& p : bank_.parameters()) comm_.broadcast(p, 0);
+    optimizer_ = std::make_unique<AdamW>(bank_.parameters(), o_.adamw);
   }
-  for (at::Tensor& p : s.bank.parameters()) p.requires_grad_(true);
-  checkpoints::CheckpointStore store(run_dir, o.keep_checkpoints);
-  const std::string metrics_path = run_dir + "/metrics.jsonl";
-  std::vector<std::string> metric_lines = metrics_before(metrics_path, s.step / steps_per_epoch);
-  if (root && s.step == 0)
-    std::cerr << "training " << L << " routers on " << n << " examples (" << held_out.size() << " held out), "
-              << steps_per_epoch << " steps/epoch x " << o.epochs << " epochs, global batch " << o.batch << " on "
-              << world << (world == 1 ? " rank" : " ranks") << " (" << comm.name() << "), class weights ["
-              << alpha[0].item<double>() << ", "
-              << alpha[1].item<double>() << ", " << alpha[2].item<double>() << "]\n";
+  for (at::Tensor& p : bank_.parameters()) p.requires_grad_(true);
+  saved_at_ = step_;
+  metrics_path_ = run_dir_ + "/metrics.jsonl";
+  metric_lines_ = metrics_before(metrics_path_, step_ / steps_per_epoch_);
+  if (runtime_.is_root() && step_ == 0)
+    std::cerr << "training " << L_ << " routers on " << n_ << " examples (" << held_out_.size() << " held out), "
+              << steps_per_epoch_ << " steps/epoch x " << o_.epochs << " epochs, global batch " << o_.batch << " on "
+              << runtime_.size() << (runtime_.size() == 1 ? " rank" : " ranks") << " (" << comm_.name()
+              << "), class weights [" << alpha_[0].item<double>() << ", " << alpha_[1].item<double>() << ", "
+              << alpha_[2].item<double>() << "]\n";
+}
 
-  // 2. Steps.
+bool Trainer::try_resume() {
+  checkpoints::CheckpointStore store(run_dir_, o_.keep_checkpoints);
+  auto found = store.newest_valid([&](const std::string& warning) {
+    if (runtime_.is_root()) std::cerr << "warning: " << warning << "\n";
+  });
+  if (!found) return false;
+  json state = read_json_file(found->dir + "/state.json");
+  DRLLM_CHECK(state["model_fingerprint"] == id_.model_fingerprint, found->dir,
+              " is a checkpoint of another model (fingerprint ", state["model_fingerprint"].get<std::string>().substr(0, 16),
+              "…, the labels' is ", id_.model_fingerprint.substr(0, 16), "…); use another --out");
+  DRLLM_CHECK(state["labels_hash"] == id_.labels_hash, found->dir,
+              " was trained on another label set; use another --out");
+  DRLLM_CHECK(state["config"] == o_.config_json(), found->dir, " was trained with other settings (",
+              state["config"].get<std::string>(), " vs ", o_.config_json(), "); use the same options or another --out");
+  bank_ = routing::RouterBank::load(found->dir + "/routers.safetensors", L_, d_).to(device_);
+  auto moments = model::load_safetensors(found->dir + "/optimizer.safetensors");
+  optimizer_ = std::make_unique<AdamW>(bank_.parameters(), o_.adamw);
+  for (size_t i = 0; i < optimizer_->exp_avg.size(); ++i) {
+    optimizer_->exp_avg[i] = moments.at("exp_avg." + std::to_string(i)).to(device_);
+    optimizer_->exp_avg_sq[i] = moments.at("exp_avg_sq." + std::to_string(i)).to(device_);
+  }
+  optimizer_->steps = state["optimizer_steps"].get<int64_t>();
+  step_ = state["step"].get<int64_t>();
+  if (runtime_.is_root()) std::cerr << "resuming from " << found->dir << " (step " << step_ << ")\n";
+  return true;
+}
+
+void Trainer::checkpoint() {
+  if (runtime_.is_root()) {
+    checkpoints::CheckpointStore store(run_dir_, o_.keep_checkpoints);
+    store.save(step_, [&](const std::string& dir) {
+      bank_.save(dir + "/routers.safetensors", id_.model_fingerprint);
+      std::vector<std::pair<std::string, at::Tensor>> moments;
+      for (size_t i = 0; i < optimizer_->exp_avg.size(); ++i) {
+        moments.emplace_back("exp_avg." + std::to_string(i), optimizer_->exp_avg[i].to(at::kCPU).contiguous());
+        moments.emplace_back("exp_avg_sq." + std::to_string(i), optimizer_->exp_avg_sq[i].to(at::kCPU).contiguous());
+      }
+      model::save_safetensors(dir + "/optimizer.safetensors", moments);
+      json state = {{"step", step_},
+                    {"optimizer_steps", optimizer_->steps},
+                    {"config", o_.config_json()},
+                    {"model_fingerprint", id_.model_fingerprint},
+                    {"labels_hash", id_.labels_hash},
+                    {"world_size", runtime_.size()},
+                    {"sampler", "permutation seeded by (seed, epoch); the step fixes the cursor"}};
+      write_file_atomically(dir + "/state.json", [&](std::ostream& out) { out << state.dump(2); });
+      return std::vector<std::string>{"routers.safetensors", "optimizer.safetensors", "state.json"};
+    });
+  }
+  comm_.barrier();
+  saved_at_ = step_;
+}
+
+StepOutcome Trainer::train_step() {
+  const int64_t epoch = step_ / steps_per_epoch_, within = step_ % steps_per_epoch_;
+  if (epoch != order_epoch_) {
+    order_ = epoch_order(o_.seed, epoch, n_);
+    order_epoch_ = epoch;
+  }
+  const int world = runtime_.size(), rank = runtime_.rank();
+  const int64_t begin = within * o_.batch, end = std::min(n_, begin + o_.batch);
+  const double global = static_cast<double>(end - begin);
+  std::vector<int64_t> mine;
+  for (int64_t i = begin + rank; i < end; i += world) mine.push_back(order_[static_cast<size_t>(i)]);
+  double local_loss = 0;
+  for (size_t m = 0; m < mine.size(); m += static_cast<size_t>(o_.micro_batch)) {
+    std::vector<int64_t> rows(mine.begin() + static_cast<std::ptrdiff_t>(m),
+                              mine.begin() + static_cast<std::ptrdiff_t>(std::min(mine.size(), m + o_.micro_batch)));
+    at::Tensor index = at::tensor(rows, at::kLong);
+    at::Tensor x = train_set_.inputs.index_select(0, index).to(device_).to(at::kFloat);
+    at::Tensor w = train_set_.windows.index_select(0, index).to(device_);
+    at::Tensor y = train_set_.labels.index_select(0, index).to(device_);
+    at::Tensor loss = focal_loss_per_example(bank_.forward(x, w), y, alpha_, o_.gamma).sum() / global;
+    loss.backward();
+    local_loss += loss.item<double>();
+  }
+  // One collective: every gradient and the loss, summed over ranks.
+  std::vector<at::Tensor> params = bank_.parameters(), flat_parts;
+  for (at::Tensor& p : params)
+    flat_parts.push_back(p.grad().defined() ? p.grad().reshape(-1) : at::zeros({p.numel()}, p.options()));
+  flat_parts.push_back(at::full({1}, local_loss, params[0].options()));
+  // A stop signal on any rank travels in the same collective, so that all ranks stop after this step.
+  flat_parts.push_back(at::full({1}, dist::stop_requested() ? 1.0 : 0.0, params[0].options()));
+  at::Tensor flat = at::cat(flat_parts).contiguous();
+  comm_.allreduce_sum(flat);
+  StepOutcome out;
+  int64_t offset = 0;
+  for (at::Tensor& p : params) {
+    out.gradients.push_back(flat.slice(0, offset, offset + p.numel()).view(p.sizes()));
+    offset += p.numel();
+  }
+  out.loss = flat[offset].item<double>();
+  out.stop = flat[offset + 1].item<double>() > 0;
+  out.samples = end - begin;
+  out.batch.assign(order_.begin() + begin, order_.begin() + end);
+  optimizer_->step(params, out.gradients, scheduled_lr(o_.adamw.lr, step_, total_steps_, o_.warmup));
+  for (at::Tensor& p : params) p.mutable_grad() = at::Tensor();
+  ++step_;
+  epoch_loss_ += out.loss;
+  return out;
+}
+
+// Epoch end: metrics on the held-out examples (rank 0; every rank has the same routers).
+void Trainer::end_epoch(int64_t epoch) {
+  if (runtime_.is_root()) {
+    json line = {{"epoch", epoch}, {"step", step_}, {"train_loss", epoch_loss_ / steps_per_epoch_}};
+    if (held_out_.size() > 0) line.update(evaluate_routers(bank_, held_out_, alpha_, o_.gamma, device_));
+    metric_lines_.push_back(line.dump());
+    write_file_atomically(metrics_path_, [&](std::ostream& out) {
+      for (const std::string& l : metric_lines_) out << l << "\n";
+    });
+    std::cerr << "epoch " << epoch + 1 << "/" << o_.epochs << "  step " << step_ << "  train loss " << std::fixed
+              << std::setprecision(4) << epoch_loss_ / steps_per_epoch_;
+    if (line.contains("macro_f1"))
+      std::cerr << "  held-out loss " << line["loss"].get<double>() << "  macro-F1 " << line["macro_f1"].get<double>()
+                << "  accuracy " << line["accuracy"].get<double>() << "  predicted layers saved "
+                << line["predicted_layers_saved"].get<double>();
+    std::cerr << std::defaultfloat << "\n";
+  }
+  epoch_loss_ = 0;
+}
+
+TrainResult Trainer::train() {
   TrainResult result;
   auto t0 = Clock::now();
-  int64_t saved_at = s.step;
-  std::vector<int64_t> order;
-  int64_t order_epoch = -1;
-  double epoch_loss = 0;
-  while (s.step < last_step) {
-    const int64_t epoch = s.step / steps_per_epoch, within = s.step % steps_per_epoch;
-    if (epoch != order_epoch) {
-      order = epoch_order(o.seed, epoch, n);
-      order_epoch = epoch;
-    }
-    const int64_t begin = within * o.batch, end = std::min(n, begin + o.batch);
-    const double global = static_cast<double>(end - begin);
-    std::vector<int64_t> mine;
-    for (int64_t i = begin + rank; i < end; i += world) mine.push_back(order[static_cast<size_t>(i)]);
-    double local_loss = 0;
-    for (size_t m = 0; m < mine.size(); m += static_cast<size_t>(o.micro_batch)) {
-      std::vector<int64_t> rows(mine.begin() + static_cast<std::ptrdiff_t>(m),
-                                mine.begin() + static_cast<std::ptrdiff_t>(std::min(mine.size(), m + o.micro_batch)));
-      at::Tensor index = at::tensor(rows, at::kLong);
-      at::Tensor x = train_set.inputs.index_select(0, index).to(device).to(at::kFloat);
-      at::Tensor w = train_set.windows.index_select(0, index).to(device);
-      at::Tensor y = train_set.labels.index_select(0, index).to(device);
-      at::Tensor loss = focal_loss_per_example(s.bank.forward(x, w), y, alpha, o.gamma).sum() / global;
-      loss.backward();
-      local_loss += loss.item<double>();
-    }
-    // One collective: every gradient and the loss, summed over ranks.
-    std::vector<at::Tensor> params = s.bank.parameters(), flat_parts;
-    for (at::Tensor& p : params)
-      flat_parts.push_back(p.grad().defined() ? p.grad().reshape(-1) : at::zeros({p.numel()}, p.options()));
-    flat_parts.push_back(at::full({1}, local_loss, params[0].options()));
-    // A stop signal on any rank travels in the same collective, so that all ranks stop after this step.
-    flat_parts.push_back(at::full({1}, dist::stop_requested() ? 1.0 : 0.0, params[0].options()));
-    at::Tensor flat = at::cat(flat_parts).contiguous();
-    comm.allreduce_sum(flat);
-    std::vector<at::Tensor> grads;
-    int64_t offset = 0;
-    for (at::Tensor& p : params) {
-      grads.push_back(flat.slice(0, offset, offset + p.numel()).view(p.sizes()));
-      offset += p.numel();
-    }
-    const double step_loss = flat[offset].item<double>();
-    const bool stop = flat[offset + 1].item<double>() > 0;
-    if (s.step == 0 && root && !o.dump_first_gradients.empty()) {
-      std::vector<std::pair<std::string, at::Tensor>> named;
-      const char* names[] = {"w1", "b1", "w2", "b2"};
-      for (size_t i = 0; i < grads.size(); ++i) {
-        named.emplace_back(std::string("grad.") + names[i], grads[i].to(at::kCPU).contiguous());
-        named.emplace_back(std::string("init.") + names[i], params[i].detach().to(at::kCPU).contiguous());
-      }
-      named.emplace_back("loss", at::full({1}, step_loss, at::kDouble));
-      named.emplace_back("alpha", alpha.to(at::kCPU).contiguous());
-      named.emplace_back("batch", at::tensor(std::vector<int64_t>(order.begin() + begin, order.begin() + end), at::kLong));
-      model::save_safetensors(o.dump_first_gradients, named);
-    }
-    s.optimizer->step(params, grads, scheduled_lr(o.adamw.lr, s.step, total_steps, o.warmup));
-    for (at::Tensor& p : params) p.mutable_grad() = at::Tensor();
-    ++s.step;
+  while (step_ < last_step_) {
+    const int64_t epoch = step_ / steps_per_epoch_;
+    StepOutcome out = train_step();
     ++result.steps;
-    result.samples_this_run += static_cast<int64_t>(global);
-    epoch_loss += step_loss;
-
-    // Epoch end: metrics on the held-out examples (rank 0; every rank has the same routers).
-    if (s.step % steps_per_epoch == 0 && root) {
-      json line = {{"epoch", epoch}, {"step", s.step}, {"train_loss", epoch_loss / steps_per_epoch}};
-      if (held_out.size() > 0) line.update(evaluate_routers(s.bank, held_out, alpha, o.gamma, device));
-      metric_lines.push_back(line.dump());
-      write_file_atomically(metrics_path, [&](std::ostream& out) {
-        for (const std::string& l : metric_lines) out << l << "\n";
-      });
-      std::cerr << "epoch " << epoch + 1 << "/" << o.epochs << "  step " << s.step << "  train loss " << std::fixed
-                << std::setprecision(4) << epoch_loss / steps_per_epoch;
-      if (line.contains("macro_f1"))
-        std::cerr << "  held-out loss " << line["loss"].get<double>() << "  macro-F1 " << line["macro_f1"].get<double>()
-                  << "  accuracy " << line["accuracy"].get<double>() << "  predicted layers saved "
-                  << line["predicted_layers_saved"].get<double>();
-      std::cerr << std::defaultfloat << "\n";
-    }
-    if (s.step % steps_per_epoch == 0) epoch_loss = 0;
-
+    result.samples_this_run += out.samples;
+    if (step_ % steps_per_epoch_ == 0) end_epoch(epoch);
     // Checkpoints: every N steps, and when any rank was asked to stop.
-    if ((s.step % o.checkpoint_every == 0 || stop || s.step == last_step) && s.step != saved_at) {
-      if (root) save_checkpoint(store, s, o, id, world);
-      comm.barrier();
-      saved_at = s.step;
-    }
-    if (stop) {
+    if ((step_ % o_.checkpoint_every == 0 || out.stop || step_ == last_step_) && step_ != saved_at_) checkpoint();
+    if (out.stop) {
       result.stopped = true;
-      if (root) std::cerr << "stop signal: checkpoint at step " << s.step << " written; rerun to resume\n";
+      if (runtime_.is_root()) std::cerr << "stop signal: checkpoint at step " << step_ << " written; rerun to resume\n";
       break;
     }
   }
-  if (s.step == last_step && s.step != saved_at) {
-    if (root) save_checkpoint(store, s, o, id, world);
-    comm.barrier();
-  }
-  result.finished = s.step >= last_step;
+  if (step_ == last_step_ && step_ != saved_at_) checkpoint();
+  result.finished = step_ >= last_step_;
   result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return result;
+}
+
+TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm, const RouterData& train_set,
+                          const RouterData& held_out, const TrainOptions& options, const TrainIdentity& identity,
+                          const std::string& run_dir) {
+  return Trainer(runtime, comm, train_set, held_out, options, identity, run_dir).train();
 }
 
 routing::RouterBank load_run_routers(const std::string& run_dir, std::string* fingerprint) {

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 #include <string>
 
 #include "dist/communicator.h"
@@ -30,7 +32,6 @@ struct TrainOptions {
   int keep_checkpoints = 3;
   int64_t max_steps = 0;     // stop after this many steps in all (0: the whole schedule); not part of the config
   std::string device = "cpu";
-  std::string dump_first_gradients;  // write the first step's summed gradient (safetensors) for parity tests
   std::string config_json() const;   // what a resumed run must share with the checkpoint
 };
 
@@ -47,6 +48,60 @@ struct TrainResult {
   int64_t samples_this_run = 0;
 };
 
+// One optimizer step, as train_step() reports it.
+struct StepOutcome {
+  double loss = 0;                     // the global batch's mean loss (summed over ranks)
+  bool stop = false;                   // some rank was asked to stop: every rank stops after this step
+  int64_t samples = 0;                 // examples in the global batch
+  std::vector<int64_t> batch;          // their rows, in the epoch's order
+  std::vector<at::Tensor> gradients;   // w1, b1, w2, b2: summed over ranks, divided by the global batch
+};
+
+// The training loop in torchtitan's shape: construct (initial weights, or resume from the newest checkpoint that
+// verifies) -> train() -> train_step() per step -> checkpoints -> the metrics at each epoch's end. The constructor
+// and every step are collectives over the job's ranks.
+class Trainer {
+ public:
+  Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const RouterData& train_set,
+          const RouterData& held_out, TrainOptions options, TrainIdentity identity, std::string run_dir);
+
+  // Steps until the schedule (or max_steps) is done or a stop signal arrives; checkpoints as configured.
+  TrainResult train();
+  // One optimizer step on the next global batch: forward and backward on this rank's share (in micro-batches),
+  // one all-reduce of every gradient with the loss and the stop flag, then AdamW with the scheduled rate.
+  StepOutcome train_step();
+
+  int64_t step() const { return step_; }
+  int64_t last_step() const { return last_step_; }
+  const routing::RouterBank& routers() const { return bank_; }
+  const at::Tensor& class_weights() const { return alpha_; }
+
+ private:
+  void end_epoch(int64_t epoch);
+  void checkpoint();
+  bool try_resume();
+
+  const dist::Runtime& runtime_;
+  dist::Communicator& comm_;
+  const RouterData& train_set_;
+  const RouterData& held_out_;
+  TrainOptions o_;
+  TrainIdentity id_;
+  std::string run_dir_;
+  at::Device device_;
+  int64_t L_, d_, n_, steps_per_epoch_, total_steps_, last_step_;
+  at::Tensor alpha_;
+  routing::RouterBank bank_;
+  std::unique_ptr<AdamW> optimizer_;
+  int64_t step_ = 0, saved_at_ = 0;
+  std::vector<int64_t> order_;
+  int64_t order_epoch_ = -1;
+  double epoch_loss_ = 0;
+  std::string metrics_path_;
+  std::vector<std::string> metric_lines_;
+};
+
+// Trainer(...).train().
 TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm, const RouterData& train_set,
                           const RouterData& held_out, const TrainOptions& options, const TrainIdentity& identity,
                           const std::string& run_dir);

@@ -5,7 +5,8 @@ weights after 50 steps; kill -9 of a rank at random moments and SIGUSR1, then a 
 uninterrupted run's routers; cached and online inputs give the same routers; a damaged checkpoint is named and
 skipped; another label set's checkpoint is refused; the export loads under the official parameter names.
 
-usage: test_train_mpi.py DRLLM ASSETS_DIR WORK_DIR
+usage: test_train_mpi.py DRLLM ASSETS_DIR WORK_DIR TRAIN_STEP
+(TRAIN_STEP: tests/tools/train_step.cpp, which runs the first step through train::Trainer::train_step.)
 """
 import glob
 import json
@@ -27,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist  # noqa: E402
 from interrupt import kill_one_rank, start_until  # noqa: E402
 
-drllm, assets, work = sys.argv[1:4]
+drllm, assets, work, train_step = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 checks = Checklist()
@@ -79,9 +80,9 @@ def routers(out):
     return load_file(os.path.join(out, "checkpoints", latest, "routers.safetensors"))
 
 
-# 1. One step against PyTorch autograd.
+# 1. One step, driven from C++ through Trainer::train_step, against PyTorch autograd.
 dump = os.path.join(work, "first-step.safetensors")
-r = train(os.path.join(work, "one-step"), ["--epochs", "1", "--max-steps", "1", "--dump-first-gradients", dump])
+r = run([train_step, labels, dump])
 check(r.returncode == 0, "one training step runs", r.stderr[-1500:])
 d = load_file(dump)
 counts = torch.bincount(Y.reshape(-1), minlength=3).double()
@@ -113,8 +114,7 @@ for p, k in zip(params, ("w1", "b1", "w2", "b2")):
     p.grad = d["grad." + k].double()
 opt = torch.optim.AdamW(params, lr=1e-3 * 1 / 5, weight_decay=0.01)  # warm-up step 1 of 5
 opt.step()
-after = routers(os.path.join(work, "one-step"))
-got = torch.stack([after[f"model.routers.{l}.linear1.weight"] for l in range(L)]).double()
+got = d["after.w1"].double()
 check(float((got - params[0]).abs().max()) < 1e-6, "the AdamW update equals torch.optim.AdamW's")
 
 # 2. Two ranks give one rank's weights after 50 steps (the same global batches).

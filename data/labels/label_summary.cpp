@@ -1,13 +1,13 @@
-#include "cli/search_summary.h"
+#include "data/labels/label_summary.h"
 
-namespace drllm::cli {
+namespace drllm::labels {
 
-nlohmann::json summarize_labels(const labels::LabelSet& labels) {
+nlohmann::json summarize_labels(const LabelSet& labels) {
   const double n = static_cast<double>(labels.rows.size());
   const int64_t L = labels.header.num_layers;
   double default_correct = 0, best_correct = 0, improved = 0, path_length = 0, evaluations = 0;
   std::vector<std::array<int64_t, 3>> per_layer(static_cast<size_t>(L), {0, 0, 0});
-  for (const labels::LabelRow& r : labels.rows) {
+  for (const LabelRow& r : labels.rows) {
     default_correct += r.baseline_correct;
     best_correct += r.best_correct;
     improved += r.improved;
@@ -29,4 +29,4 @@ nlohmann::json summarize_labels(const labels::LabelSet& labels) {
           {"labels_per_layer", distribution}};
 }
 
-}  // namespace drllm::cli
+}  // namespace drllm::labels

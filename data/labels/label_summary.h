@@ -8,8 +8,8 @@
 
 #include "data/labels/label_store.h"
 
-namespace drllm::cli {
+namespace drllm::labels {
 
-nlohmann::json summarize_labels(const labels::LabelSet& labels);
+nlohmann::json summarize_labels(const LabelSet& labels);
 
-}  // namespace drllm::cli
+}  // namespace drllm::labels

@@ -1,0 +1,92 @@
+#include "eval/evaluation.h"
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "model/model_files.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "data/tasks/dataset.h"
+#include "data/tasks/task.h"
+#include "dist/runtime.h"
+#include "eval/eval_pass.h"
+#include "eval/evaluator.h"
+#include "eval/report.h"
+
+namespace drllm::eval {
+
+nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& runtime, int threads) {
+  const tasks::Task& task = tasks::find_task(o.task);
+
+  // 1. The examples.
+  tasks::ReadOptions read;
+  read.format = o.format.empty() ? task.format : tasks::parse_dataset_format(o.format);
+  read.limit = o.limit;
+  read.skip_bad_rows = o.skip_bad_rows;
+  if (!o.field_map.empty()) read.mapping = tasks::FieldMapping::parse(o.field_map);
+  tasks::DatasetReadResult loaded = tasks::read_dataset(o.data, read);
+  if (loaded.skipped) {
+    std::cerr << "skipped " << loaded.skipped << " bad rows of " << o.data << ", first:\n";
+    for (const std::string& why : loaded.skip_reasons) std::cerr << "  " << why << "\n";
+  }
+  DRLLM_CHECK(!loaded.examples.empty(), o.data, ": no examples");
+
+  // 2. The evaluator: model, tokenizer, the task's prompt or shots, routers.
+  EvalSetup setup;
+  const model::ModelFiles files = model::ModelFiles::open(o.model);
+  setup.files = &files;
+  setup.task = &task;
+  setup.instruct = tasks::resolve_instruct(o.instruct, o.model);
+  if (task.scoring == tasks::Scoring::DrllmReward) {
+    if (setup.instruct) setup.chat = files.chat_template(o.chat_template);
+    if (!o.prompt_template.empty())
+      setup.prompt = tasks::PromptTemplate::from_file(
+          o.prompt_template, setup.instruct ? tasks::ChoiceStyle::Dotted : tasks::ChoiceStyle::Parenthesised);
+  }
+  setup.plan = o.plan;
+  setup.max_new_tokens = o.max_new_tokens;
+  setup.routing = o.routing;
+  Evaluator evaluator(std::move(setup));
+  if (task.num_fewshot > 0) {
+    DRLLM_CHECK(!o.fewshot_data.empty(), "--task ", task.name, " needs --fewshot-data (the train file whose first ",
+                task.num_fewshot, " rows are the shots)");
+    evaluator.load_shots(o.fewshot_data);
+  }
+  if (!o.routers.empty()) evaluator.load_routers(o.routers);
+  if (runtime.is_root()) {
+    std::filesystem::create_directories(o.out);
+    std::cerr << "eval " << task.name << " on " << loaded.examples.size() << " examples of " << o.data << " with "
+              << o.model << (evaluator.setup().instruct ? " (instruct)" : " (base)") << ", " << threads << " threads"
+              << (runtime.size() > 1 ? cat(" x ", runtime.size(), " ranks") : std::string())
+              << (o.routers.empty() ? "" : ", unrouted then routed by " + o.routers) << "\n";
+  }
+
+  // 3. The passes: unrouted, then routed on the same examples.
+  EvalPass unrouted =
+      run_eval_pass(evaluator, loaded.examples, runtime, false, o.routers.empty() ? "" : "unrouted ");
+  EvalPass routed;
+  if (!o.routers.empty()) routed = run_eval_pass(evaluator, loaded.examples, runtime, true, "routed   ");
+
+  // 4. The reports, on rank 0.
+  if (!runtime.is_root()) return {};
+  nlohmann::json report = {{"task", task.name},          {"data", o.data},
+                           {"model", o.model},           {"examples", loaded.examples.size()},
+                           {"ranks", runtime.size()},    {"skipped_rows", loaded.skipped}};
+  write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
+  if (o.routers.empty()) {
+    report["plan"] = evaluator.plan().to_string();
+    report.update(unrouted.summary);
+  } else {
+    report["routers"] = o.routers;
+    report["router_p"] = o.routing.p;
+    report["unrouted"] = unrouted.summary;
+    report["routed"] = routed.summary;
+    write_file_atomically(o.out + "/examples-routed.jsonl", [&](std::ostream& out) { out << routed.records; });
+    write_eval_reports(o.out, report, routed.plans);
+  }
+  write_file_atomically(o.out + "/report.json", [&](std::ostream& out) { out << report.dump(2) << "\n"; });
+  return report;
+}
+
+}  // namespace drllm::eval

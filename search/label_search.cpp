@@ -1,0 +1,137 @@
+#include "search/label_search.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "model/model_files.h"
+#include "data/labels/label_summary.h"
+#include "common/error.h"
+#include "common/atomic_file.h"
+#include "common/sha256.h"
+#include "data/text/chat_template.h"
+#include "data/tasks/dataset.h"
+#include "data/labels/label_store.h"
+#include "data/labels/shard_writer.h"
+#include "data/tasks/task.h"
+#include "data/tasks/prompts.h"
+#include "data/text/tokenizer.h"
+#include "dist/runtime.h"
+#include "dist/stop_signal.h"
+#include "dist/work_queue.h"
+#include "model/backbone.h"
+#include "model/fingerprint.h"
+#include "search/example_labeller.h"
+
+namespace drllm::search {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runtime, int threads) {
+  const std::string me = runtime.prefix();
+
+  // 1. Configuration.
+  o.mcts.policy = parse_policy(o.policy);
+  o.mcts.validate();
+  DRLLM_CHECK(o.chunk > 0 && o.shard_rows > 0 && o.shard_minutes > 0,
+              "--chunk, --shard-rows and --shard-minutes must be positive");
+  const tasks::Task& task = tasks::find_task(o.task, /*searchable_only=*/true);
+  const bool instruct = tasks::resolve_instruct(o.instruct, o.model);
+
+  // 2. Model, tokenizer, prompt.
+  const model::ModelFiles files = model::ModelFiles::open(o.model);
+  model::Backbone backbone = model::Backbone::load(files);
+  text::Tokenizer tokenizer = files.tokenizer();
+  std::optional<text::ChatTemplate> chat;
+  if (instruct) chat = files.chat_template(o.chat_template);
+  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm(task.drllm_prompt, instruct);
+  LabellerSetup setup;
+  setup.mcts = o.mcts;
+  setup.budget.max_new_tokens = task.max_new_tokens(instruct, o.max_new_tokens);
+  setup.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
+  setup.task = &task;
+  setup.save_features = o.save_features;
+  setup.shortcuts.prefix_cache_bytes = o.prefix_cache_mb << 20;
+  setup.shortcuts.stop_once_settled = !o.generate_in_full;
+  ExampleLabeller labeller(backbone, tokenizer, prompt, chat ? &*chat : nullptr, setup);
+  const int64_t L = backbone.config().num_layers;
+
+  // 3. Data, and what the shards record about this run.
+  tasks::ReadOptions read;
+  read.format = o.format.empty() ? task.format : tasks::parse_dataset_format(o.format);
+  read.limit = o.limit;
+  read.skip_bad_rows = o.skip_bad_rows;
+  tasks::DatasetReadResult loaded = tasks::read_dataset(o.data, read);
+  if (loaded.skipped && runtime.is_root()) std::cerr << "skipped " << loaded.skipped << " bad rows of " << o.data << "\n";
+  DRLLM_CHECK(!loaded.examples.empty(), o.data, ": no examples");
+  labels::ShardHeader header;
+  header.model_fingerprint = files.fingerprint();
+  header.dataset = cat(fs::path(o.data).filename().string(), " sha256:", sha256_file_hex(o.data).substr(0, 16));
+  header.search_config = search_config_json(setup, prompt.name(), instruct, chat ? chat->name() : "");
+  header.num_layers = L;
+  header.feature_dim = o.save_features ? backbone.config().hidden_size : 0;
+
+  // 4. Resume: rank 0 looks at what is already done, then every rank starts.
+  std::vector<uint32_t> pending;
+  if (runtime.is_root()) {
+    fs::create_directories(o.out);
+    std::set<uint32_t> done = labels::labelled_examples(o.out, header);
+    for (uint32_t i = 0; i < loaded.examples.size(); ++i)
+      if (!done.count(i)) pending.push_back(i);
+    std::cerr << "search (" << o.policy << ", " << o.mcts.simulations << " simulations) of " << loaded.examples.size()
+              << " examples of " << o.data << " with " << o.model << " (" << L << " layers) on " << runtime.size()
+              << (runtime.size() == 1 ? " rank" : " ranks") << " (" << dist::launcher_name(runtime.launcher())
+              << "), " << threads << " threads each; " << loaded.examples.size() - pending.size()
+              << " already in " << o.out << ", " << pending.size() << " to go\n";
+  }
+  runtime.barrier();
+
+  // 5. Work through the queue.
+  auto t0 = Clock::now();
+  dist::WorkQueue queue(runtime, pending, o.chunk);
+  labels::ShardWriter buffer(o.out, runtime.rank(), header, static_cast<size_t>(o.shard_rows), o.shard_minutes * 60);
+  int64_t labelled = 0;
+  for (std::vector<uint32_t> chunk = queue.next(); !chunk.empty() && !dist::stop_requested(); chunk = queue.next()) {
+    for (uint32_t index : chunk) {
+      labels::LabelRow row = labeller.label(loaded.examples[index], index);
+      ++labelled;
+      double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::cerr << me << "example " << index << " (" << row.item_id << "): default " << int(row.baseline_correct)
+                << ", best " << int(row.best_correct) << ", " << row.best_path.size() << " layers, "
+                << row.num_evaluations << " evaluations; " << labelled << " here in " << s << " s\n";
+      buffer.add(std::move(row));
+      if (dist::stop_requested()) break;
+    }
+  }
+  if (dist::stop_requested()) {
+    queue.stop();
+    std::cerr << me << "signal " << dist::stop_signal() << ": committing and stopping; rerun to resume\n";
+  }
+  buffer.commit();
+  queue.finish();
+  const int64_t forwards = runtime.sum(labeller.layer_forwards());
+  const int64_t labelled_here = runtime.sum(labelled);
+  runtime.barrier();
+
+  // 6. Manifest and summary over everything the folder now holds.
+  if (!runtime.is_root()) return {};
+  labels::rebuild_manifest(o.out);
+  nlohmann::json summary = labels::summarize_labels(labels::read_label_set(o.out));
+  summary["policy"] = o.policy;
+  summary["simulations"] = o.mcts.simulations;
+  summary["ranks"] = runtime.size();
+  summary["examples_this_run"] = labelled_here;
+  summary["layer_forwards_this_run"] = forwards;
+  summary["seconds_this_run"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  summary["complete"] = summary["examples"].get<size_t>() == loaded.examples.size();
+  write_file_atomically(o.out + "/summary.json", [&](std::ostream& out) { out << summary.dump(2) << "\n"; });
+  return summary;
+}
+
+}  // namespace drllm::search

@@ -1,0 +1,82 @@
+#include "train/train_job.h"
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "model/model_files.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/sha256.h"
+#include "common/strings.h"
+#include "data/labels/label_store.h"
+#include "dist/communicator.h"
+#include "dist/runtime.h"
+#include "dist/stop_signal.h"
+#include "model/backbone.h"
+#include "model/fingerprint.h"
+#include "train/trainer.h"
+
+namespace drllm::train {
+
+nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runtime) {
+  const bool root = runtime.is_root();
+
+  // 1. Labels (one folder or several, comma-separated: say ARC and GSM8K searches) and the routers' inputs along
+  // the labelled plans.
+  const std::vector<std::string>& dirs = o.labels;
+  std::vector<labels::LabelSet> sets;
+  for (const std::string& dir : dirs) {
+    sets.push_back(labels::read_label_set(dir, /*features=*/true));
+    DRLLM_CHECK(!sets.back().rows.empty(), dir, ": no labelled examples");
+    DRLLM_CHECK(sets.back().header.model_fingerprint == sets.front().header.model_fingerprint, dir,
+                " was labelled with another model than ", dirs.front());
+  }
+  const labels::LabelSet& labels = sets.front();
+  bool all_cached = true;
+  for (const labels::LabelSet& set : sets) all_cached = all_cached && set.header.feature_dim > 0;
+  std::string inputs = o.inputs == "auto" ? (all_cached ? "cached" : "online") : o.inputs;
+  std::optional<model::Backbone> backbone;
+  if (inputs == "online") {
+    const model::ModelFiles files = model::ModelFiles::open(o.model);
+    const std::string& fingerprint = files.fingerprint();
+    DRLLM_CHECK(fingerprint == labels.header.model_fingerprint, dirs.front(), " was labelled with another model (",
+                labels.header.model_fingerprint.substr(0, 16), "…) than --model ", o.model, " (",
+                fingerprint.substr(0, 16), "…)");
+    backbone.emplace(model::Backbone::load(files));
+  }
+  std::vector<RouterData> parts;
+  std::string hashes;
+  for (const labels::LabelSet& set : sets) {
+    if (inputs == "cached") {
+      parts.push_back(cached_router_data(set));
+    } else {
+      if (root) std::cerr << "computing router inputs along " << set.rows.size() << " labelled plans with " << o.model << "\n";
+      parts.push_back(online_router_data(set, *backbone));
+    }
+    hashes += label_set_hash(set);
+  }
+  RouterData all = concatenate(parts);
+  std::vector<int64_t> train_rows, held_rows;
+  split_holdout(all.size(), o.holdout_every, train_rows, held_rows);
+  RouterData train_set = all.subset(train_rows), held_out = all.subset(held_rows);
+
+  // 2. Train.
+  std::unique_ptr<dist::Communicator> comm = dist::make_communicator(runtime, at::Device(o.train.device));
+  TrainIdentity identity{labels.header.model_fingerprint, sets.size() == 1 ? hashes : sha256_hex(hashes), inputs};
+  TrainResult r = train_routers(runtime, *comm, train_set, held_out, o.train, identity, o.out);
+
+  // 3. The routers beside the checkpoints, ready for generate/eval.
+  if (root && r.finished) {
+    routing::RouterBank bank = load_run_routers(o.out);
+    bank.save(o.out + "/routers.safetensors", labels.header.model_fingerprint);
+  }
+  return nlohmann::json{{"steps_this_run", r.steps},       {"finished", r.finished},
+                        {"stopped", r.stopped},            {"seconds", r.seconds},
+                        {"samples_per_second", r.seconds > 0 ? r.samples_this_run / r.seconds : 0.0},
+                        {"inputs", inputs},                {"ranks", runtime.size()},
+                        {"communicator", comm->name()},    {"train_examples", train_set.size()},
+                        {"held_out_examples", held_out.size()}};
+}
+
+}  // namespace drllm::train

@@ -1,0 +1,29 @@
+// Router training as a job: the label folders (one, or several trained together), the routers' inputs along the
+// labelled plans (the search's cached features, or the backbone run online), a held-out split, the data-parallel
+// trainer across the job's ranks, and the finished routers written beside the checkpoints. Running the same job
+// again resumes from the newest checkpoint that verifies.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dist/runtime.h"
+#include "train/trainer.h"
+
+namespace drllm::train {
+
+struct TrainJobOptions {
+  std::vector<std::string> labels = {"runs/labels"};  // label folders, all of one model
+  std::string out = "runs/train";
+  std::string inputs = "auto";  // cached, online, or auto (cached when every folder has features)
+  std::string model;            // the backbone, for online inputs
+  int64_t holdout_every = 10;   // hold out every N-th example for the metrics (0: none)
+  TrainOptions train;
+};
+
+// Runs on every rank of `runtime` (a collective). Returns what the run did (on every rank).
+nlohmann::json run_training(const TrainJobOptions& options, const dist::Runtime& runtime);
+
+}  // namespace drllm::train

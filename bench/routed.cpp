@@ -9,12 +9,8 @@
 #include <iostream>
 #include <string>
 
-#include "data/text/chat_template.h"
-#include "data/tasks/dataset.h"
-#include "data/tasks/prompts.h"
-#include "data/text/tokenizer.h"
+#include "bench/arc_workload.h"
 #include "model/backbone.h"
-#include "model/fingerprint.h"
 #include "model/generate.h"
 #include "routing/routed_generation.h"
 
@@ -38,23 +34,15 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  model::Backbone backbone = model::Backbone::load(model_path);
-  text::Tokenizer tokenizer = text::Tokenizer::from_file(model_path);
-  text::ChatTemplate chat = text::ChatTemplate::by_name("smollm2");
-  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm("arc", true);
-  tasks::ReadOptions read;
-  read.format = tasks::DatasetFormat::Arc;
-  read.limit = prompts;
-  std::vector<std::vector<int64_t>> inputs;
-  for (const tasks::Example& ex : tasks::read_dataset(data_path, read).examples) {
-    std::vector<int32_t> ids = tokenizer.encode(tasks::drllm_model_input(prompt, ex, &chat));
-    inputs.emplace_back(ids.begin(), ids.end());
-  }
+  bench::ArcWorkload work(model_path, data_path, prompts);
+  model::Backbone& backbone = work.backbone;
+  std::vector<std::vector<TokenId>> inputs;
+  for (const search::SearchExample& ex : work.examples) inputs.push_back(ex.prompt_ids);
   const model::ModelConfig& c = backbone.config();
   routing::RouterBank routers = routers_path.empty()
                                   ? routing::RouterBank::init(c.num_layers, c.hidden_size, 0)
                                   : routing::load_routers_for(routers_path, backbone,
-                                                            model::summarize_checkpoint(model_path).fingerprint);
+                                                            work.files.fingerprint());
   model::GenerationOptions g;
   g.max_new_tokens = tokens;
 

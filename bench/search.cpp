@@ -12,10 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "data/text/chat_template.h"
-#include "data/tasks/dataset.h"
-#include "data/tasks/prompts.h"
-#include "data/text/tokenizer.h"
+#include "bench/arc_workload.h"
 #include "model/backbone.h"
 #include "search/mcts.h"
 #include "search/plan_evaluator.h"
@@ -63,16 +60,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  model::Backbone backbone = model::Backbone::load(model_path);
-  text::Tokenizer tokenizer = text::Tokenizer::from_file(model_path);
-  text::ChatTemplate chat = text::ChatTemplate::by_name("smollm2");
-  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm("arc", true);
-  tasks::ReadOptions read;
-  read.format = tasks::DatasetFormat::Arc;
-  read.limit = limit;
-  std::vector<search::SearchExample> examples;
-  for (const tasks::Example& ex : tasks::read_dataset(data_path, read).examples)
-    examples.push_back(search::prepare_example(ex, prompt, &chat, tokenizer, tasks::Reward::ArcLetter));
+  bench::ArcWorkload work(model_path, data_path, limit);
+  model::Backbone& backbone = work.backbone;
+  const text::Tokenizer& tokenizer = work.tokenizer;
+  const std::vector<search::SearchExample>& examples = work.examples;
 
   const size_t cache_bytes = size_t{1} << 30;
   const std::vector<std::pair<std::string, search::EvaluatorShortcuts>> variants = {

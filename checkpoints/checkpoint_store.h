@@ -1,4 +1,4 @@
-// CheckpointStore: a run's checkpoints (DESIGN.md): RUN/checkpoints/step-{N}/ holds the files of one
+// CheckpointStore: a run's checkpoints (docs/architecture.md): RUN/checkpoints/step-{N}/ holds the files of one
 // checkpoint and a manifest.json with the sha256 of each. A checkpoint is written as step-{N}.tmp/, every file
 // fsynced, then renamed: a step-{N}/ folder that exists is whole. `latest` names the newest committed one; the
 // last K are kept. On resume the newest checkpoint that verifies is used; a damaged one is named and skipped.

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/token_id.h"
+
 namespace drllm::cli {
 
 // Options every subcommand shares.
@@ -33,9 +35,9 @@ void add_demo(CLI::App& app, const CommonOptions& common);
 std::string default_model_dir();
 
 // Space-separated token ids ("12 7 9"); `where` names the input in the error for a bad item.
-std::vector<int64_t> parse_token_ids(const std::string& text, const std::string& where);
+std::vector<TokenId> parse_token_ids(const std::string& text, const std::string& where);
 
-// at::set_num_threads per DESIGN.md; returns the count used.
+// at::set_num_threads per docs/architecture.md; returns the count used.
 int configure_threads(int requested);
 
 }  // namespace drllm::cli

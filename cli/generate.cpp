@@ -32,7 +32,7 @@ struct GenerateOptions {
   std::string plan;  // empty: execute every layer
   int64_t max_new_tokens = 20;
   int64_t min_new_tokens = 0;
-  std::vector<int64_t> stop_ids;
+  std::vector<TokenId> stop_ids;
   bool no_eos_stop = false;
   bool jsonl = false;
   std::string repeat_kv = "shared";
@@ -91,7 +91,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   std::optional<text::Tokenizer> tokenizer;
   if (!texts.empty() || o.prompt_ids.empty() || o.jsonl)
     tokenizer = files.tokenizer(o.tokenizer);
-  std::vector<std::vector<int64_t>> prompts;
+  std::vector<std::vector<TokenId>> prompts;
   std::vector<std::string> prompt_texts;  // aligned with prompts; "" for --prompt-ids
   if (!o.prompt_ids.empty()) {
     prompts.push_back(parse_token_ids(o.prompt_ids, "--prompt-ids"));
@@ -107,8 +107,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
       messages.push_back({"user", text});
       rendered = chat->render(messages, /*add_generation_prompt=*/true);
     }
-    std::vector<int32_t> ids = tokenizer->encode(rendered, /*add_special_tokens=*/!chat);
-    prompts.emplace_back(ids.begin(), ids.end());
+    prompts.push_back(tokenizer->encode(rendered, /*add_special_tokens=*/!chat));
     prompt_texts.push_back(text);
   }
   DRLLM_CHECK(!prompts.empty(), "generate: no prompt; give --prompt, --prompts-file or --prompt-ids");
@@ -127,7 +126,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
     }
     tokens += static_cast<int64_t>(result.tokens.size());
     std::string answer;
-    if (tokenizer) answer = tokenizer->decode(std::vector<int32_t>(result.tokens.begin(), result.tokens.end()), true);
+    if (tokenizer) answer = tokenizer->decode(result.tokens, true);
     if (o.jsonl) {
       nlohmann::json j = {{"answer", answer}, {"ids", result.tokens}, {"plan", used.to_string()},
                           {"layer_visits", result.layer_visits}, {"stopped", result.stopped}};

@@ -1,4 +1,4 @@
-// Thread budget: cores on the node divided by the ranks on the node (DESIGN.md), so co-located ranks do not
+// Thread budget: cores on the node divided by the ranks on the node (docs/architecture.md), so co-located ranks do not
 // oversubscribe the cores. The launchers' variables are read here, once, until dist::Runtime owns this.
 #include <ATen/Parallel.h>
 

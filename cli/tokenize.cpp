@@ -28,9 +28,7 @@ void run_tokenize(const TokenizeOptions& o) {
   while (std::getline(std::cin, line)) {
     ++line_number;
     if (o.decode) {
-      std::vector<int64_t> read = parse_token_ids(line, cat("stdin line ", line_number));
-      std::vector<int32_t> ids(read.begin(), read.end());
-      std::string text = tokenizer.decode(ids, o.skip_special);
+      std::string text = tokenizer.decode(parse_token_ids(line, cat("stdin line ", line_number)), o.skip_special);
       out << (o.jsonl ? nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : text)
           << '\n';
     } else {
@@ -56,19 +54,20 @@ void run_tokenize(const TokenizeOptions& o) {
 
 }  // namespace
 
-std::vector<int64_t> parse_token_ids(const std::string& text, const std::string& where) {
-  std::vector<int64_t> ids;
+std::vector<TokenId> parse_token_ids(const std::string& text, const std::string& where) {
+  std::vector<TokenId> ids;
   std::istringstream in(text);
   std::string item;
   while (in >> item) {
     size_t used = 0;
+    long long id = 0;
     try {
-      ids.push_back(std::stoll(item, &used));
+      id = std::stoll(item, &used);
     } catch (const std::exception&) {
       used = 0;
     }
-    DRLLM_CHECK(used == item.size() && ids.back() >= INT32_MIN && ids.back() <= INT32_MAX, where, ": '", item,
-                "' is not a token id");
+    DRLLM_CHECK(used == item.size() && id >= INT32_MIN && id <= INT32_MAX, where, ": '", item, "' is not a token id");
+    ids.push_back(static_cast<TokenId>(id));
   }
   return ids;
 }

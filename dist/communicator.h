@@ -1,4 +1,4 @@
-// Communicator: the collectives data-parallel training needs, on the job's ranks (DESIGN.md).
+// Communicator: the collectives data-parallel training needs, on the job's ranks (docs/architecture.md).
 //   MpiCommunicator   CPU tensors, MPI_Allreduce / MPI_Bcast (a single process: no-ops)
 //   NcclCommunicator  CUDA tensors on this rank's device; the ncclUniqueId is made on rank 0 and broadcast over
 //                     MPI. Compiled when the build has CUDA and NCCL (DRLLM_HAVE_NCCL).

@@ -37,15 +37,11 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   const model::ModelFiles files = model::ModelFiles::open(o.model);
   setup.files = &files;
   setup.task = &task;
-  setup.instruct = tasks::resolve_instruct(o.instruct, o.model);
-  if (task.scoring == tasks::Scoring::DrllmReward) {
-    if (setup.instruct) setup.chat = files.chat_template(o.chat_template);
-    if (!o.prompt_template.empty())
-      setup.prompt = tasks::PromptTemplate::from_file(
-          o.prompt_template, setup.instruct ? tasks::ChoiceStyle::Dotted : tasks::ChoiceStyle::Parenthesised);
-  }
+  setup.model_input.instruct = o.instruct;
+  setup.model_input.chat_template = o.chat_template;
+  setup.model_input.prompt_template = o.prompt_template;
+  setup.model_input.max_new_tokens = o.max_new_tokens;
   setup.plan = o.plan;
-  setup.max_new_tokens = o.max_new_tokens;
   setup.routing = o.routing;
   Evaluator evaluator(std::move(setup));
   if (task.num_fewshot > 0) {
@@ -57,7 +53,7 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   if (runtime.is_root()) {
     std::filesystem::create_directories(o.out);
     std::cerr << "eval " << task.name << " on " << loaded.examples.size() << " examples of " << o.data << " with "
-              << o.model << (evaluator.setup().instruct ? " (instruct)" : " (base)") << ", " << threads << " threads"
+              << o.model << (evaluator.instruct() ? " (instruct)" : " (base)") << ", " << threads << " threads"
               << (runtime.size() > 1 ? cat(" x ", runtime.size(), " ranks") : std::string())
               << (o.routers.empty() ? "" : ", unrouted then routed by " + o.routers) << "\n";
   }

@@ -14,13 +14,13 @@ Evaluator::Evaluator(EvalSetup setup)
       backbone_(model::Backbone::load(*setup_.files)),
       tokenizer_(setup_.files->tokenizer()),
       plan_(setup_.plan.empty() ? model::LayerPlan::all_execute(backbone_.config().num_layers)
-                                : model::LayerPlan::parse(setup_.plan)) {
+                                : model::LayerPlan::parse(setup_.plan)),
+      instruct_(tasks::resolve_instruct(setup_.model_input.instruct, setup_.files->path())) {
   plan_.check_length(backbone_.config().num_layers);
   if (task_.scoring == tasks::Scoring::DrllmReward) {
     // Dr.LLM's own setting: its prompts and rewards, evaluated exactly as the search evaluates a plan.
-    prompt_ = setup_.prompt ? *setup_.prompt : tasks::PromptTemplate::drllm(task_.drllm_prompt, setup_.instruct);
-    int64_t max_new = task_.max_new_tokens(setup_.instruct, setup_.max_new_tokens);
-    reward_evaluator_.emplace(backbone_, tokenizer_, search::GenerationBudget{max_new, 2});
+    drllm_.emplace(*setup_.files, task_, setup_.model_input);
+    reward_evaluator_.emplace(backbone_, tokenizer_, drllm_->budget());
   }
 }
 
@@ -52,19 +52,18 @@ void Evaluator::load_shots(const std::string& path) {
 
 model::Generation Evaluator::generate(const std::string& text, int64_t max_new,
                                       const std::vector<std::string>& stop_strings) {
-  std::vector<int32_t> ids = tokenizer_.encode(text, /*add_special_tokens=*/false);
+  const std::vector<TokenId> prompt = tokenizer_.encode(text, /*add_special_tokens=*/false);
   model::GenerationOptions g;
   g.max_new_tokens = max_new;
   g.min_new_tokens = 0;
   g.stop_tokens = backbone_.config().eos_token_ids;
   if (!stop_strings.empty())
-    g.stop_when = [&](const std::vector<int64_t>& generated) {
-      std::string text = tokenizer_.decode(std::vector<int32_t>(generated.begin(), generated.end()), true);
+    g.stop_when = [&](const std::vector<TokenId>& generated) {
+      std::string text = tokenizer_.decode(generated, true);
       for (const std::string& s : stop_strings)
         if (text.find(s) != std::string::npos) return true;
       return false;
     };
-  std::vector<int64_t> prompt(ids.begin(), ids.end());
   model::Generation out;
   if (routed_) {
     routing::RoutedGeneration r = routing::generate_routed(backbone_, *routers_, prompt, g, setup_.routing);
@@ -81,13 +80,12 @@ model::Generation Evaluator::generate(const std::string& text, int64_t max_new,
 }
 
 std::string Evaluator::decode(const model::Generation& g) const {
-  return tokenizer_.decode(std::vector<int32_t>(g.tokens.begin(), g.tokens.end()), /*skip_special=*/true);
+  return tokenizer_.decode(g.tokens, /*skip_special=*/true);
 }
 
 // Dr.LLM's own rewards: greedy, at least 2 new tokens, decoded without specials, stripped.
 nlohmann::json Evaluator::drllm_reward(const tasks::Example& ex) {
-  search::SearchExample example = search::prepare_example(ex, *prompt_, setup_.chat ? &*setup_.chat : nullptr,
-                                                          tokenizer_, task_.reward);
+  search::SearchExample example = drllm_->prepare(ex, tokenizer_);
   search::PlanEvaluator::Outcome r =
       routed_ ? reward_evaluator_->evaluate_routed(example, *routers_, setup_.routing, used_plan_, router_seconds_)
               : reward_evaluator_->evaluate(example, plan_);
@@ -100,7 +98,7 @@ nlohmann::json Evaluator::drllm_reward(const tasks::Example& ex) {
 // The harness' stop strings end the generation and cut the text.
 nlohmann::json Evaluator::few_shot_generation(const tasks::Example& ex) {
   const std::string text = shots_ + task_.query(ex);
-  const int64_t max_new = task_.max_new_tokens(setup_.instruct, setup_.max_new_tokens);
+  const int64_t max_new = task_.max_new_tokens(instruct_, setup_.model_input.max_new_tokens);
   std::string response = tasks::cut_at_stop_strings(decode(generate(text, max_new, task_.stop_strings)),
                                                     task_.stop_strings);
   tasks::GenerationGrade g = task_.grade(response, ex);
@@ -114,15 +112,15 @@ nlohmann::json Evaluator::multiple_choice(const tasks::Example& ex) {
   const model::LayerPlan* plan = &plan_;
   if (routed_) {  // one plan per question, from a routing prefill of its context (scoring does not generate)
     tasks::LoglikelihoodRequest r = tasks::encode_pair(tokenizer_, request.context, " " + request.choices.front(), false);
-    used_plan_ = routing::route_prompt(backbone_, *routers_, std::vector<int64_t>(r.context.begin(), r.context.end()),
+    used_plan_ = routing::route_prompt(backbone_, *routers_, r.context,
                                        setup_.routing, model::RepeatKv::Shared, &router_seconds_);
     plan = &used_plan_;
   }
   for (const std::string& choice : request.choices) {
     tasks::LoglikelihoodRequest r = tasks::encode_pair(tokenizer_, request.context, " " + choice, false);
     ++forward_passes_;
-    lls.push_back(model::score_continuation(backbone_, std::vector<int64_t>(r.context.begin(), r.context.end()),
-                                            std::vector<int64_t>(r.continuation.begin(), r.continuation.end()), *plan)
+    lls.push_back(model::score_continuation(backbone_, r.context,
+                                            r.continuation, *plan)
                       .log_likelihood);
     layer_visits_ += plan->executed();
   }

@@ -18,6 +18,7 @@
 #include "model/generate.h"
 #include "model/model_files.h"
 #include "routing/routed_generation.h"
+#include "search/drllm_setting.h"
 #include "search/plan_evaluator.h"
 
 namespace drllm::eval {
@@ -25,11 +26,9 @@ namespace drllm::eval {
 struct EvalSetup {
   const model::ModelFiles* files = nullptr;  // the model, opened once; must outlive the evaluator
   const tasks::Task* task = nullptr;
-  bool instruct = true;
-  std::optional<text::ChatTemplate> chat;  // instruct models in Dr.LLM's setting
-  std::optional<tasks::PromptTemplate> prompt;  // Dr.LLM's setting: a user's template instead of the task's
+  // instruct or base model, chat template, prompt template (Dr.LLM's setting), and the token budget override
+  search::DrllmSettingOptions model_input;
   std::string plan;               // layer plan ("" = every layer once)
-  int64_t max_new_tokens = 0;     // 0: the task's budget
   routing::RoutingOptions routing;
 };
 
@@ -52,6 +51,7 @@ class Evaluator {
   int64_t generated_tokens() const { return generated_tokens_; }
   int64_t layer_visits() const { return layer_visits_; }
   const EvalSetup& setup() const { return setup_; }
+  bool instruct() const { return instruct_; }
   const model::LayerPlan& plan() const { return plan_; }
 
  private:
@@ -66,8 +66,9 @@ class Evaluator {
   model::Backbone backbone_;
   text::Tokenizer tokenizer_;
   model::LayerPlan plan_;
-  std::optional<tasks::PromptTemplate> prompt_;              // Dr.LLM's setting
-  std::optional<search::PlanEvaluator> reward_evaluator_;    // Dr.LLM's setting
+  bool instruct_;
+  std::optional<search::DrllmSetting> drllm_;               // Dr.LLM's setting
+  std::optional<search::PlanEvaluator> reward_evaluator_;   // Dr.LLM's setting
   std::string shots_;
   int64_t generated_tokens_ = 0, layer_visits_ = 0, forward_passes_ = 0;
   double router_seconds_ = 0;

@@ -47,29 +47,48 @@ KvCache Backbone::new_cache(RepeatKv mode, int64_t expected_tokens) const {
 // ---------------------------------------------------------------------------------------------------------
 // Entry points
 
-at::Tensor Backbone::prefill(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                             const LayerObserver& observer, bool all_positions, LayerResultCache* layer_cache) {
+Backbone::Forward Backbone::prefill(const at::Tensor& tokens, PlanSource& source, KvCache& cache,
+                                   const LayerObserver& observer, bool all_positions, LayerResultCache* layer_cache) {
   DRLLM_CHECK(tokens.dim() == 2 && tokens.size(1) >= 1, "prefill: tokens must be [B, T] with T >= 1, got ",
               tokens.sizes());
   DRLLM_CHECK(cache.position() == 0, "prefill: the KV cache already holds ", cache.position(),
               " positions; prefill starts from an empty cache (use decode to extend)");
-  return logits(run_layers(tokens, plan, cache, observer, layer_cache), all_positions);
+  source.begin_forward(/*prefill=*/true);
+  Forward out;
+  out.logits = logits(run_layers(tokens, source, cache, observer, layer_cache, out.plan), all_positions);
+  return out;
+}
+
+Backbone::Forward Backbone::decode(const at::Tensor& tokens, PlanSource& source, KvCache& cache,
+                                  const LayerObserver& observer, LayerResultCache* layer_cache) {
+  DRLLM_CHECK(tokens.dim() == 2 && tokens.size(1) == 1, "decode: tokens must be [B, 1], got ", tokens.sizes());
+  DRLLM_CHECK(cache.position() > 0, "decode: the KV cache is empty; run prefill first");
+  source.begin_forward(/*prefill=*/false);
+  Forward out;
+  out.logits = logits(run_layers(tokens, source, cache, observer, layer_cache, out.plan), false);
+  return out;
+}
+
+at::Tensor Backbone::prefill(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
+                             const LayerObserver& observer, bool all_positions, LayerResultCache* layer_cache) {
+  plan.check_length(config_.num_layers);
+  FixedPlan source(plan);
+  return prefill(tokens, source, cache, observer, all_positions, layer_cache).logits;
 }
 
 at::Tensor Backbone::decode(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
                             const LayerObserver& observer, LayerResultCache* layer_cache) {
-  DRLLM_CHECK(tokens.dim() == 2 && tokens.size(1) == 1, "decode: tokens must be [B, 1], got ", tokens.sizes());
-  DRLLM_CHECK(cache.position() > 0, "decode: the KV cache is empty; run prefill first");
-  return logits(run_layers(tokens, plan, cache, observer, layer_cache), false);
+  plan.check_length(config_.num_layers);
+  FixedPlan source(plan);
+  return decode(tokens, source, cache, observer, layer_cache).logits;
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The planned forward: one visible loop over layers, each run plan[l] times.
+// The planned forward: one visible loop over layers: observe, decide, visit.
 
-at::Tensor Backbone::run_layers(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                                const LayerObserver& observer, LayerResultCache* layer_cache) {
+at::Tensor Backbone::run_layers(const at::Tensor& tokens, PlanSource& source, KvCache& cache,
+                                const LayerObserver& observer, LayerResultCache* layer_cache, LayerPlan& ran) {
   at::NoGradGuard no_grad;  // the backbone is frozen: never record autograd history through it
-  plan.check_length(config_.num_layers);
   DRLLM_CHECK(tokens.scalar_type() == at::kLong, "tokens must be int64, got ", tokens.scalar_type());
   const int64_t start = cache.position();
   const int64_t t = tokens.size(1);
@@ -83,43 +102,55 @@ at::Tensor Backbone::run_layers(const at::Tensor& tokens, const LayerPlan& plan,
   at::Tensor x = at::embedding(weights_.embed, ids);  // [B, T, D]
   auto [cos, sin] = rope_.cos_sin(at::arange(start, start + t, at::TensorOptions(at::kLong).device(device_)),
                                   x.scalar_type());
-  // An observer must see every state, so a layer-result cache is bypassed while one is set.
-  std::vector<LayerResultCache::Append> appends;
+  // An observer, or a plan source that reads the states, must see every state: a layer-result cache (which
+  // replays states instead of computing them) is bypassed then.
+  const bool use_cache = layer_cache && !observer && !source.reads_hidden();
+  std::vector<uint8_t> counts(static_cast<size_t>(config_.num_layers));
   for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
     if (observer) observer(layer, 0, x);
-    if (plan[layer] == 0) continue;
-    if (layer_cache && !observer) {
-      appends.clear();
-      at::Tensor hidden;
-      if (layer_cache->lookup(layer, hidden, appends)) {
-        for (const auto& a : appends) cache.append(a.slot, a.keys, a.values);
-        x = hidden;
-        continue;
-      }
-    }
-    const bool caching = layer_cache && !observer;
-    std::vector<int64_t> before;  // slot lengths, to hand the new keys/values to the layer cache
-    if (caching)
-      for (int pass = 0; pass < plan[layer]; ++pass) before.push_back(cache.length(cache.slot(layer, pass)));
-    for (int pass = 0; pass < plan[layer]; ++pass) {
-      if (pass == 1 && observer) observer(layer, 1, x);
-      x = block(x, layer, cache.slot(layer, pass), cos, sin, cache);
-      ++computed_layer_visits_;
-    }
-    if (caching) {
-      appends.clear();
-      for (int pass = 0; pass < plan[layer]; ++pass) {
-        int64_t slot = cache.slot(layer, pass);
-        // With a shared repeat both passes wrote to one slot: hand it over once, whole.
-        if (pass == 1 && slot == cache.slot(layer, 0)) continue;
-        auto [k, v] = cache.range(slot, before[static_cast<size_t>(pass)], cache.length(slot));
-        appends.push_back({slot, k.clone(), v.clone()});
-      }
-      layer_cache->store(layer, x, appends);
-    }
+    const int runs = source.decide(layer, x);
+    DRLLM_CHECK(runs >= 0 && runs <= 2, "layer ", layer, " was planned to run ", runs, " times; a plan entry is 0, 1 or 2");
+    counts[static_cast<size_t>(layer)] = static_cast<uint8_t>(runs);
+    if (runs == 0) continue;
+    x = use_cache ? visit_cached(x, layer, runs, cos, sin, cache, *layer_cache)
+                  : visit(x, layer, runs, cos, sin, cache, observer);
   }
   cache.advance(t);
+  ran = LayerPlan(std::move(counts));
   return x;
+}
+
+at::Tensor Backbone::visit(const at::Tensor& input, int64_t layer, int runs, const at::Tensor& cos,
+                           const at::Tensor& sin, KvCache& cache, const LayerObserver& observer) {
+  at::Tensor x = input;
+  for (int pass = 0; pass < runs; ++pass) {
+    if (pass == 1 && observer) observer(layer, 1, x);
+    x = block(x, layer, cache.slot(layer, pass), cos, sin, cache);
+    ++computed_layer_visits_;
+  }
+  return x;
+}
+
+at::Tensor Backbone::visit_cached(const at::Tensor& x, int64_t layer, int runs, const at::Tensor& cos,
+                                  const at::Tensor& sin, KvCache& cache, LayerResultCache& layer_cache) {
+  std::vector<LayerResultCache::Append> appends;
+  at::Tensor hidden;
+  if (layer_cache.lookup(layer, hidden, appends)) {
+    for (const auto& a : appends) cache.append(a.slot, a.keys, a.values);
+    return hidden;
+  }
+  std::vector<int64_t> before;  // slot lengths, to hand the new keys/values to the layer cache
+  for (int pass = 0; pass < runs; ++pass) before.push_back(cache.length(cache.slot(layer, pass)));
+  hidden = visit(x, layer, runs, cos, sin, cache, nullptr);
+  for (int pass = 0; pass < runs; ++pass) {
+    int64_t slot = cache.slot(layer, pass);
+    // With a shared repeat both passes wrote to one slot: hand it over once, whole.
+    if (pass == 1 && slot == cache.slot(layer, 0)) continue;
+    auto [k, v] = cache.range(slot, before[static_cast<size_t>(pass)], cache.length(slot));
+    appends.push_back({slot, k.clone(), v.clone()});
+  }
+  layer_cache.store(layer, hidden, appends);
+  return hidden;
 }
 
 at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, int64_t slot, const at::Tensor& cos,
@@ -141,7 +172,7 @@ at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, int64_t slot, con
   k = Rope::apply(k.transpose(1, 2), cos, sin);  // [B, Hkv, T, Dh]
   auto [keys, values] = cache.append(slot, k, v);  // [B, Hkv, S, Dh]
   // Causal with top-left alignment, as transformers' sdpa path: query i sees slot entries 0..i. With a shared
-  // repeat this is the first pass's keys (SPEC-drllm §2). A single decode query sees the whole slot.
+  // repeat this is the first pass's keys (docs/method.md). A single decode query sees the whole slot.
   at::Tensor attn = at::scaled_dot_product_attention(q, keys, values, /*attn_mask=*/{}, /*dropout_p=*/0.0,
                                                      /*is_causal=*/T > 1, /*scale=*/std::nullopt,
                                                      /*enable_gqa=*/H != Hkv);  // [B, H, T, Dh]

@@ -13,6 +13,7 @@
 #include "model/kv_cache.h"
 #include "model/layer_plan.h"
 #include "model/model_config.h"
+#include "model/plan_source.h"
 #include "model/rope.h"
 #include "model/weights.h"
 
@@ -53,13 +54,24 @@ class Backbone {
   // The same, opening the files first (for a command that needs nothing else of them).
   static Backbone load(const std::string& model_path, const LoadOptions& options = {});
 
-  // Runs the prompt tokens [B, T] (int64) along `plan` into an empty cache.
-  // Returns logits [B, V] of the last position, or [B, T, V] with all_positions.
+  // What a forward call computed: the logits and the plan it ran.
+  struct Forward {
+    at::Tensor logits;
+    LayerPlan plan;
+  };
+
+  // Runs the prompt tokens [B, T] (int64) into an empty cache, each layer as `source` decides.
+  // Logits [B, V] of the last position, or [B, T, V] with all_positions.
+  Forward prefill(const at::Tensor& tokens, PlanSource& source, KvCache& cache, const LayerObserver& observer = nullptr,
+                  bool all_positions = false, LayerResultCache* layer_cache = nullptr);
+  // Runs one new token per sequence [B, 1] after prefill. Logits [B, V].
+  Forward decode(const at::Tensor& tokens, PlanSource& source, KvCache& cache, const LayerObserver& observer = nullptr,
+                 LayerResultCache* layer_cache = nullptr);
+
+  // The same along a fixed plan, returning the logits.
   at::Tensor prefill(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
                      const LayerObserver& observer = nullptr, bool all_positions = false,
                      LayerResultCache* layer_cache = nullptr);
-
-  // Runs one new token per sequence [B, 1] along `plan`, after prefill. Returns logits [B, V].
   at::Tensor decode(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
                     const LayerObserver& observer = nullptr, LayerResultCache* layer_cache = nullptr);
 
@@ -73,9 +85,16 @@ class Backbone {
   int64_t computed_layer_visits() const { return computed_layer_visits_; }
 
  private:
-  // tokens [B, T] -> hidden [B, T, D] after the planned layers (before the final norm)
-  at::Tensor run_layers(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
-                        const LayerObserver& observer, LayerResultCache* layer_cache);
+  // tokens [B, T] -> hidden [B, T, D] after the planned layers (before the final norm); `ran` receives the plan.
+  at::Tensor run_layers(const at::Tensor& tokens, PlanSource& source, KvCache& cache, const LayerObserver& observer,
+                        LayerResultCache* layer_cache, LayerPlan& ran);
+  // x after `runs` passes of `layer` (the observer sees the state entering a second pass).
+  at::Tensor visit(const at::Tensor& x, int64_t layer, int runs, const at::Tensor& cos, const at::Tensor& sin,
+                   KvCache& cache, const LayerObserver& observer);
+  // The same through a layer-result cache: a stored result (the state after the visit and the keys/values it
+  // appended) is replayed into `cache`, else the visit is computed and stored.
+  at::Tensor visit_cached(const at::Tensor& x, int64_t layer, int runs, const at::Tensor& cos, const at::Tensor& sin,
+                          KvCache& cache, LayerResultCache& layer_cache);
   // x [B, T, D] -> x after one visit of layer `layer`, its keys/values appended to `slot`
   at::Tensor block(const at::Tensor& x, int64_t layer, int64_t slot, const at::Tensor& cos, const at::Tensor& sin,
                    KvCache& cache);

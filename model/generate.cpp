@@ -7,7 +7,14 @@
 
 namespace drllm::model {
 
-Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& prompt, const LayerPlan& plan,
+Generation generate_greedy(Backbone& backbone, const std::vector<TokenId>& prompt, const LayerPlan& plan,
+                           const GenerationOptions& options, const LayerObserver& observer) {
+  plan.check_length(backbone.config().num_layers);
+  FixedPlan source(plan);
+  return generate_greedy(backbone, prompt, source, options, observer);
+}
+
+Generation generate_greedy(Backbone& backbone, const std::vector<TokenId>& prompt, PlanSource& source,
                            const GenerationOptions& options, const LayerObserver& observer) {
   DRLLM_CHECK(!prompt.empty(), "generate: the prompt is empty");
   DRLLM_CHECK(options.max_new_tokens >= 0, "generate: max_new_tokens must be >= 0");
@@ -19,12 +26,13 @@ Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& promp
   auto layer_cache = [&]() -> LayerResultCache* {
     return options.layer_cache_for_call ? options.layer_cache_for_call(out.tokens) : nullptr;
   };
-  at::Tensor logits = backbone.prefill(ids, plan, cache, observer, false, layer_cache());
-  out.layer_visits += plan.executed();
+  Backbone::Forward forward = backbone.prefill(ids, source, cache, observer, false, layer_cache());
+  out.layer_visits += forward.plan.executed();
+  at::Tensor logits = forward.logits;
   while (true) {
     if (static_cast<int64_t>(out.tokens.size()) < options.min_new_tokens)
       for (int64_t stop : options.stop_tokens) logits.index_put_({0, stop}, -INFINITY);
-    int64_t next = logits.argmax(-1).item<int64_t>();
+    const TokenId next = static_cast<TokenId>(logits.argmax(-1).item<int64_t>());
     out.tokens.push_back(next);
     if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), next) != options.stop_tokens.end()) {
       out.stopped = true;
@@ -32,8 +40,9 @@ Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& promp
     }
     if (static_cast<int64_t>(out.tokens.size()) >= options.max_new_tokens) break;
     if (options.stop_when && options.stop_when(out.tokens)) break;
-    logits = backbone.decode(at::full({1, 1}, next, at::kLong), plan, cache, observer, layer_cache());
-    out.layer_visits += plan.executed();
+    forward = backbone.decode(at::full({1, 1}, next, at::kLong), source, cache, observer, layer_cache());
+    out.layer_visits += forward.plan.executed();
+    logits = forward.logits;
   }
   return out;
 }

@@ -13,22 +13,26 @@ namespace drllm::model {
 struct GenerationOptions {
   int64_t max_new_tokens = 20;
   int64_t min_new_tokens = 0;        // stop tokens are masked until this many tokens exist (HF min_length)
-  std::vector<int64_t> stop_tokens;  // empty: the config's eos ids are not added implicitly
+  std::vector<TokenId> stop_tokens;  // empty: the config's eos ids are not added implicitly
   RepeatKv repeat_kv = RepeatKv::Shared;
   // Checked after each new token; true ends the generation (lm-eval's stop strings, say).
-  std::function<bool(const std::vector<int64_t>& generated)> stop_when;
+  std::function<bool(const std::vector<TokenId>& generated)> stop_when;
   // Before each forward call (prefill, then every decode step): the layer-result cache to use, given the tokens
   // generated so far (search/prefix_cache.h). Unset: none.
-  std::function<LayerResultCache*(const std::vector<int64_t>& generated)> layer_cache_for_call;
+  std::function<LayerResultCache*(const std::vector<TokenId>& generated)> layer_cache_for_call;
 };
 
 struct Generation {
-  std::vector<int64_t> tokens;  // the new tokens only
+  std::vector<TokenId> tokens;  // the new tokens only
   bool stopped = false;         // ended on a stop token
   int64_t layer_visits = 0;     // executed layers summed over every forward pass (the paper's count)
 };
 
-Generation generate_greedy(Backbone& backbone, const std::vector<int64_t>& prompt, const LayerPlan& plan,
+// Greedy generation, each forward call's layers as `source` decides (layer_visits counts what was run).
+Generation generate_greedy(Backbone& backbone, const std::vector<TokenId>& prompt, PlanSource& source,
+                           const GenerationOptions& options, const LayerObserver& observer = nullptr);
+// The same along a fixed plan.
+Generation generate_greedy(Backbone& backbone, const std::vector<TokenId>& prompt, const LayerPlan& plan,
                            const GenerationOptions& options, const LayerObserver& observer = nullptr);
 
 }  // namespace drllm::model

@@ -98,7 +98,10 @@ ModelConfig config_from_gguf(const formats::GgufFile& g) {
   if (c.architecture == Architecture::Qwen2) c.qkv_bias = true;
   c.dtype = "float32";
   if (auto bos = g.find_uint("tokenizer.ggml.bos_token_id")) c.bos_token_id = static_cast<int64_t>(*bos);
-  if (auto eos = g.find_uint("tokenizer.ggml.eos_token_id")) c.eos_token_ids = {static_cast<int64_t>(*eos)};
+  if (auto eos = g.find_uint("tokenizer.ggml.eos_token_id")) {
+    DRLLM_CHECK(*eos <= INT32_MAX, g.path(), ": tokenizer.ggml.eos_token_id ", *eos, " is not a token id");
+    c.eos_token_ids = {static_cast<TokenId>(*eos)};
+  }
   return c;
 }
 

@@ -1,5 +1,5 @@
 // KvCache: keys and values of every executed layer visit, for prefill then token-by-token decode.
-// Repeat semantics (DESIGN.md, SPEC-drllm §2):
+// Repeat semantics (docs/architecture.md, docs/method.md):
 //   Shared   - both passes of a repeated layer append to that layer's one slot, as Hugging Face's
 //              DynamicCache does when the official code runs a block twice (reproduces the paper);
 //   Separate - the second pass is a virtual layer L + l with a slot of its own.

@@ -1,5 +1,5 @@
 // LayerPlan: how many times each decoder layer runs for one input: 0 skip, 1 execute, 2 repeat
-// (Dr.LLM §3, DESIGN.md). Converts to and from the paper's path form, the list of executed layer indices
+// (Dr.LLM §3, docs/architecture.md). Converts to and from the paper's path form, the list of executed layer indices
 // in order ([0,1,2,4,4,5,...]: layer 3 skipped, layer 4 repeated).
 #pragma once
 
@@ -27,8 +27,6 @@ class LayerPlan {
   int64_t size() const { return static_cast<int64_t>(counts_.size()); }
   uint8_t operator[](int64_t layer) const { return counts_[static_cast<size_t>(layer)]; }
   const std::vector<uint8_t>& counts() const { return counts_; }
-  // For deciding a plan while it runs (model/routed_generation.cpp); entries must stay 0, 1 or 2.
-  std::vector<uint8_t>& mutable_counts() { return counts_; }
   int64_t executed() const;  // layer visits: sum of entries
   bool operator==(const LayerPlan& other) const { return counts_ == other.counts_; }
 

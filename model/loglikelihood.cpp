@@ -4,10 +4,10 @@
 
 namespace drllm::model {
 
-ContinuationScore score_continuation(Backbone& backbone, const std::vector<int64_t>& context,
-                                     const std::vector<int64_t>& continuation, const LayerPlan& plan) {
+ContinuationScore score_continuation(Backbone& backbone, const std::vector<TokenId>& context,
+                                     const std::vector<TokenId>& continuation, const LayerPlan& plan) {
   DRLLM_CHECK(!context.empty() && !continuation.empty(), "score_continuation: empty context or continuation");
-  std::vector<int64_t> input = context;
+  std::vector<TokenId> input = context;
   input.insert(input.end(), continuation.begin(), continuation.end() - 1);
   KvCache cache = backbone.new_cache(RepeatKv::Shared, static_cast<int64_t>(input.size()));
   at::Tensor logits = backbone.prefill(at::tensor(input, at::kLong).unsqueeze(0), plan, cache, nullptr, true)[0];

@@ -15,7 +15,7 @@ struct ContinuationScore {
   bool is_greedy = true;
 };
 
-ContinuationScore score_continuation(Backbone& backbone, const std::vector<int64_t>& context,
-                                     const std::vector<int64_t>& continuation, const LayerPlan& plan);
+ContinuationScore score_continuation(Backbone& backbone, const std::vector<TokenId>& context,
+                                     const std::vector<TokenId>& continuation, const LayerPlan& plan);
 
 }  // namespace drllm::model

@@ -68,16 +68,19 @@ void parse_rope(const json& j, ModelConfig& c, const std::string& source) {
               ": llama3 rope scaling needs factor > 0 and high_freq_factor > low_freq_factor");
 }
 
-std::vector<int64_t> parse_token_list(const json& j, const char* key, const std::string& source) {
+TokenId token_id(const json& v, const char* key, const std::string& source) {
+  DRLLM_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= INT32_MAX, source, ": field '",
+              key, "' holds ", v.dump(), ", not a token id");
+  return static_cast<TokenId>(v.get<int64_t>());
+}
+
+std::vector<TokenId> parse_token_list(const json& j, const char* key, const std::string& source) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return {};
-  if (it->is_number_integer()) return {it->get<int64_t>()};
+  if (it->is_number_integer()) return {token_id(*it, key, source)};
   DRLLM_CHECK(it->is_array(), source, ": field '", key, "' must be an integer or a list, found ", it->dump());
-  std::vector<int64_t> ids;
-  for (const auto& v : *it) {
-    DRLLM_CHECK(v.is_number_integer(), source, ": field '", key, "' holds a non-integer: ", v.dump());
-    ids.push_back(v.get<int64_t>());
-  }
+  std::vector<TokenId> ids;
+  for (const auto& v : *it) ids.push_back(token_id(v, key, source));
   return ids;
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/token_id.h"
+
 namespace drllm::model {
 
 enum class Architecture { Llama, Mistral, Qwen2, Qwen3 };
@@ -44,7 +46,7 @@ struct ModelConfig {
   bool qk_norm = false;    // qwen3
   std::string dtype = "float32";  // checkpoint dtype: float32, bfloat16 or float16
   std::optional<int64_t> bos_token_id;
-  std::vector<int64_t> eos_token_ids;
+  std::vector<TokenId> eos_token_ids;
 
   // Parses config.json text; `source` names the file in error messages.
   static ModelConfig from_json_text(const std::string& text, const std::string& source);

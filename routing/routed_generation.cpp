@@ -17,22 +17,39 @@ void check_fits(const RouterBank& routers, const model::Backbone& backbone) {
               backbone.config().num_layers, " layers of width ", backbone.config().hidden_size, ")");
 }
 
-// An observer that fills `plan` from the routers before the backbone reads each layer's entry (the backbone calls
-// the observer for layer l, pass 0, before it looks at plan[l]). `active` says whether this forward call routes.
-struct Router {
-  const RouterBank& routers;
-  const RoutingOptions& routing;
-  std::vector<uint8_t>& counts;
-  bool active = true;
-  double seconds = 0;
+// The routers as the plan source: before each layer, its router reads the window means of the hidden state entering
+// it and decides. Only the prefill routes, unless re-routing each step; other calls replay the last decisions.
+class RouterPlanSource final : public model::PlanSource {
+ public:
+  RouterPlanSource(const RouterBank& routers, const RoutingOptions& routing, int64_t num_layers)
+      : routers_(routers), routing_(routing), decided_(static_cast<size_t>(num_layers), 1) {}
 
-  void operator()(int64_t layer, int pass, const at::Tensor& hidden) {
-    if (!active || pass != 0) return;
-    auto t0 = Clock::now();
-    at::Tensor logits = routers.layer_logits(layer, window_means(hidden)[0]);
-    counts[static_cast<size_t>(layer)] = static_cast<uint8_t>(route_decision(logits, routing.p));
-    seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  void begin_forward(bool prefill) override {
+    ++calls_;
+    active_ = prefill || routing_.reroute_each_step;
   }
+  int decide(int64_t layer, const at::Tensor& hidden) override {
+    if (active_) {
+      auto t0 = Clock::now();
+      at::Tensor logits = routers_.layer_logits(layer, window_means(hidden)[0]);
+      decided_[static_cast<size_t>(layer)] = static_cast<uint8_t>(route_decision(logits, routing_.p));
+      seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    return decided_[static_cast<size_t>(layer)];
+  }
+  bool reads_hidden() const override { return true; }
+
+  model::LayerPlan decided() const { return model::LayerPlan(decided_); }
+  int64_t calls() const { return calls_; }
+  double seconds() const { return seconds_; }
+
+ private:
+  const RouterBank& routers_;
+  const RoutingOptions& routing_;
+  std::vector<uint8_t> decided_;
+  bool active_ = false;
+  int64_t calls_ = 0;
+  double seconds_ = 0;
 };
 
 }  // namespace
@@ -59,39 +76,26 @@ int route_decision(const at::Tensor& logits, double p) {
   return static_cast<int>(blended.argmax().item<int64_t>());
 }
 
-RoutedGeneration generate_routed(model::Backbone& backbone, const RouterBank& routers, const std::vector<int64_t>& prompt,
+RoutedGeneration generate_routed(model::Backbone& backbone, const RouterBank& routers, const std::vector<TokenId>& prompt,
                                  const model::GenerationOptions& options, const RoutingOptions& routing) {
   check_fits(routers, backbone);
-  const int64_t L = backbone.config().num_layers;
-  model::LayerPlan plan = model::LayerPlan::all_execute(L);
-  std::vector<uint8_t>& counts = plan.mutable_counts();
-  Router router{routers, routing, counts};
-  int64_t calls = 0;
-  model::LayerObserver observe = [&](int64_t layer, int pass, const at::Tensor& hidden) {
-    if (layer == 0 && pass == 0) {
-      ++calls;  // a new forward call: the prefill routes; decode steps only when re-routing
-      router.active = calls == 1 || routing.reroute_each_step;
-    }
-    router(layer, pass, hidden);
-  };
+  RouterPlanSource source(routers, routing, backbone.config().num_layers);
   RoutedGeneration out;
-  out.generation = model::generate_greedy(backbone, prompt, plan, options, observe);
-  out.plan = plan;
-  out.forward_passes = calls;
-  out.router_seconds = router.seconds;
+  out.generation = model::generate_greedy(backbone, prompt, source, options);
+  out.plan = source.decided();
+  out.forward_passes = source.calls();
+  out.router_seconds = source.seconds();
   return out;
 }
 
-model::LayerPlan route_prompt(model::Backbone& backbone, const RouterBank& routers, const std::vector<int64_t>& prompt,
-                       const RoutingOptions& routing, model::RepeatKv repeat_kv, double* router_seconds) {
+model::LayerPlan route_prompt(model::Backbone& backbone, const RouterBank& routers, const std::vector<TokenId>& prompt,
+                              const RoutingOptions& routing, model::RepeatKv repeat_kv, double* router_seconds) {
   check_fits(routers, backbone);
-  model::LayerPlan plan = model::LayerPlan::all_execute(backbone.config().num_layers);
-  Router router{routers, routing, plan.mutable_counts()};
-  model::LayerObserver observe = [&](int64_t layer, int pass, const at::Tensor& hidden) { router(layer, pass, hidden); };
+  RouterPlanSource source(routers, routing, backbone.config().num_layers);
   model::KvCache cache = backbone.new_cache(repeat_kv, static_cast<int64_t>(prompt.size()));
-  backbone.prefill(at::tensor(prompt, at::kLong).unsqueeze(0), plan, cache, observe);
-  if (router_seconds) *router_seconds += router.seconds;
-  return plan;
+  model::Backbone::Forward forward = backbone.prefill(at::tensor(prompt, at::kLong).unsqueeze(0), source, cache);
+  if (router_seconds) *router_seconds += source.seconds();
+  return forward.plan;
 }
 
 RouterBank load_routers_for(const std::string& path, const model::Backbone& backbone, const std::string& model_fingerprint) {

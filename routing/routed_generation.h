@@ -1,4 +1,4 @@
-// Routed generation (Dr.LLM §3.3, SPEC-drllm §5): before each layer its router reads the hidden state entering
+// Routed generation (Dr.LLM §3.3, docs/method.md): before each layer its router reads the hidden state entering
 // it (window means over the prompt) and decides 0 skip, 1 execute or 2 repeat; the decisions made at prefill
 // are frozen for the decode steps (the paper), or re-made at every step from the new token alone
 // (reroute_each_step: what the released evaluation code does). The control knob p in [-1, 1] blends the router's
@@ -32,12 +32,12 @@ struct RoutedGeneration {
 };
 
 // Throws when the routers do not fit the backbone (layer count or hidden size).
-RoutedGeneration generate_routed(model::Backbone& backbone, const RouterBank& routers, const std::vector<int64_t>& prompt,
+RoutedGeneration generate_routed(model::Backbone& backbone, const RouterBank& routers, const std::vector<TokenId>& prompt,
                                  const model::GenerationOptions& options, const RoutingOptions& routing = {});
 
 // Only the routing: the plan the routers choose for this prompt (one prefill, no generation), for callers that
 // do not generate (log-likelihood scoring). Adds the routers' own time to *router_seconds when given.
-model::LayerPlan route_prompt(model::Backbone& backbone, const RouterBank& routers, const std::vector<int64_t>& prompt,
+model::LayerPlan route_prompt(model::Backbone& backbone, const RouterBank& routers, const std::vector<TokenId>& prompt,
                        const RoutingOptions& routing = {}, model::RepeatKv repeat_kv = model::RepeatKv::Shared,
                        double* router_seconds = nullptr);
 

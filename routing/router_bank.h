@@ -1,4 +1,4 @@
-// RouterBank: Dr.LLM's routers, one small MLP per layer (SPEC-drllm §1, DESIGN.md): for layer l,
+// RouterBank: Dr.LLM's routers, one small MLP per layer (docs/method.md, docs/architecture.md): for layer l,
 // Linear(d -> 128) -> GELU(tanh) -> Linear(128 -> 3), applied to each window mean of the hidden state entering
 // layer l (model/router_inputs.h); the logits are averaged over the windows. Classes: 0 skip, 1 execute, 2 repeat.
 // Parameters are fp32, stacked over layers so that one batched matmul runs every router:

@@ -1,6 +1,5 @@
 #include "search/example_labeller.h"
 
-#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -77,12 +76,8 @@ labels::LabelRow ExampleLabeller::label(const tasks::Example& ex, uint32_t examp
   if (setup_.save_features) {
     at::Tensor inputs = routing::router_inputs_along_plan(backbone_, example.prompt_ids, r.best_plan,
                                                         setup_.repeat_kv);  // [L, W_eff, D]
-    const int64_t windows = inputs.size(1), D = inputs.size(2);
-    at::Tensor padded = at::zeros({L, labels::kFeatureWindows, D}, at::kHalf);
-    padded.slice(1, 0, windows).copy_(inputs.to(at::kCPU).to(at::kHalf));
-    row.feature_windows = static_cast<uint8_t>(windows);
-    row.features.resize(static_cast<size_t>(padded.numel()));
-    std::memcpy(row.features.data(), padded.data_ptr(), row.features.size() * sizeof(uint16_t));
+    row.feature_windows = static_cast<uint8_t>(inputs.size(1));
+    row.features = routing::float16_bits(routing::stored_router_inputs(inputs));
   }
   return row;
 }

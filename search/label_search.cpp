@@ -23,6 +23,7 @@
 #include "dist/work_queue.h"
 #include "model/backbone.h"
 #include "model/fingerprint.h"
+#include "search/drllm_setting.h"
 #include "search/example_labeller.h"
 
 namespace drllm::search {
@@ -42,24 +43,25 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   DRLLM_CHECK(o.chunk > 0 && o.shard_rows > 0 && o.shard_minutes > 0,
               "--chunk, --shard-rows and --shard-minutes must be positive");
   const tasks::Task& task = tasks::find_task(o.task, /*searchable_only=*/true);
-  const bool instruct = tasks::resolve_instruct(o.instruct, o.model);
 
-  // 2. Model, tokenizer, prompt.
+  // 2. Model, tokenizer, the task's setting.
   const model::ModelFiles files = model::ModelFiles::open(o.model);
   model::Backbone backbone = model::Backbone::load(files);
   text::Tokenizer tokenizer = files.tokenizer();
-  std::optional<text::ChatTemplate> chat;
-  if (instruct) chat = files.chat_template(o.chat_template);
-  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm(task.drllm_prompt, instruct);
+  DrllmSettingOptions setting_options;
+  setting_options.instruct = o.instruct;
+  setting_options.chat_template = o.chat_template;
+  setting_options.max_new_tokens = o.max_new_tokens;
+  const DrllmSetting setting(files, task, setting_options);
   LabellerSetup setup;
   setup.mcts = o.mcts;
-  setup.budget.max_new_tokens = task.max_new_tokens(instruct, o.max_new_tokens);
+  setup.budget = setting.budget();
   setup.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
   setup.task = &task;
   setup.save_features = o.save_features;
   setup.shortcuts.prefix_cache_bytes = o.prefix_cache_mb << 20;
   setup.shortcuts.stop_once_settled = !o.generate_in_full;
-  ExampleLabeller labeller(backbone, tokenizer, prompt, chat ? &*chat : nullptr, setup);
+  ExampleLabeller labeller(backbone, tokenizer, setting.prompt(), setting.chat(), setup);
   const int64_t L = backbone.config().num_layers;
 
   // 3. Data, and what the shards record about this run.
@@ -73,7 +75,8 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   labels::ShardHeader header;
   header.model_fingerprint = files.fingerprint();
   header.dataset = cat(fs::path(o.data).filename().string(), " sha256:", sha256_file_hex(o.data).substr(0, 16));
-  header.search_config = search_config_json(setup, prompt.name(), instruct, chat ? chat->name() : "");
+  header.search_config = search_config_json(setup, setting.prompt().name(), setting.instruct(),
+                                            setting.chat() ? setting.chat()->name() : "");
   header.num_layers = L;
   header.feature_dim = o.save_features ? backbone.config().hidden_size : 0;
 

@@ -1,4 +1,4 @@
-// Mcts: Monte-Carlo Tree Search over layer plans for one example (Dr.LLM §3, SPEC-drllm §3).
+// Mcts: Monte-Carlo Tree Search over layer plans for one example (Dr.LLM §3, docs/method.md).
 // State: a LayerPlan (root: every layer once). Actions, on the plan's path form: skip one or two consecutive
 // layer visits, or repeat one visit once (no layer runs more than twice). Reward: 1 when the greedy answer under
 // the plan is graded correct, else 0, memoised per plan. Selection: UCB = Q/v + c*sqrt(ln V / v) - lambda*|path|/L,

@@ -26,10 +26,10 @@ PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const text::Tokenizer& t
 SearchExample prepare_example(const tasks::Example& example, const tasks::PromptTemplate& prompt,
                               const text::ChatTemplate* chat, const text::Tokenizer& tokenizer,
                               tasks::Reward reward) {
-  std::vector<int32_t> ids = tokenizer.encode(tasks::drllm_model_input(prompt, example, chat), !chat);
+  std::vector<TokenId> ids = tokenizer.encode(tasks::drllm_model_input(prompt, example, chat), !chat);
   SearchExample out;
   out.id = example.id;
-  out.prompt_ids.assign(ids.begin(), ids.end());
+  out.prompt_ids = std::move(ids);
   out.gold = example.answer;
   out.reward = reward;
   out.prompt_opens_box = reward == tasks::Reward::BoxedMath && !chat;  // base-model math prompts end in "\boxed{"
@@ -42,13 +42,13 @@ PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, con
                                               bool full_response) {
   model::GenerationOptions options = generation_;
   if (use_cache_)
-    options.layer_cache_for_call = [&](const std::vector<int64_t>& generated) -> model::LayerResultCache* {
+    options.layer_cache_for_call = [&](const std::vector<TokenId>& generated) -> model::LayerResultCache* {
       cache_.begin_call(plan, generated);
       return &cache_;
     };
   bool settled = false;
   if (stop_once_settled_ && !full_response && example.reward == tasks::Reward::ArcLetter)
-    options.stop_when = [&](const std::vector<int64_t>& generated) {
+    options.stop_when = [&](const std::vector<TokenId>& generated) {
       return settled = !tasks::arc_reward_still_possible(text_so_far(generated), example.gold);
     };
   Outcome out = grade(example, model::generate_greedy(backbone_, example.prompt_ids, plan, options));
@@ -57,8 +57,8 @@ PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, con
 }
 
 // The decoded text of the tokens so far that more tokens can only extend.
-std::string PlanEvaluator::text_so_far(const std::vector<int64_t>& generated) const {
-  std::string text = tokenizer_.decode(std::vector<int32_t>(generated.begin(), generated.end()), true);
+std::string PlanEvaluator::text_so_far(const std::vector<TokenId>& generated) const {
+  std::string text = tokenizer_.decode(generated, true);
   text.resize(text::complete_text_length(text));
   return text;
 }
@@ -78,7 +78,7 @@ PlanEvaluator::Outcome PlanEvaluator::grade(const SearchExample& example, const 
   out.new_tokens = static_cast<int64_t>(g.tokens.size());
   out.layer_visits = g.layer_visits;
   out.response = text::python_strip(
-      tokenizer_.decode(std::vector<int32_t>(g.tokens.begin(), g.tokens.end()), /*skip_special_tokens=*/true));
+      tokenizer_.decode(g.tokens, /*skip_special_tokens=*/true));
   out.reward = example.reward == tasks::Reward::ArcLetter
                    ? tasks::arc_reward(out.response, example.gold)
                    : tasks::math_reward(out.response, example.gold, example.prompt_opens_box);

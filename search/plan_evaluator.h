@@ -1,4 +1,4 @@
-// PlanEvaluator: the reward of one layer plan on one example, as Dr.LLM's evaluate_path computes it (SPEC-grading
+// PlanEvaluator: the reward of one layer plan on one example, as Dr.LLM's evaluate_path computes it (docs/graders.md
 // §1): greedy generation along the plan (at least 2 new tokens, at most the task's budget), decoded without
 // special tokens and stripped, then graded: the ARC letter regex, or \boxed{} + grade_answer for math.
 // Two shortcuts compute the same rewards with less work (the search turns them on; evaluation wants whole
@@ -31,7 +31,7 @@ namespace drllm::search {
 // One example, ready to evaluate: the prompt's token ids and how its answer is graded.
 struct SearchExample {
   std::string id;
-  std::vector<int64_t> prompt_ids;
+  std::vector<TokenId> prompt_ids;
   std::string gold;           // ARC: the gold letter; math: the gold answer
   tasks::Reward reward = tasks::Reward::ArcLetter;
   bool prompt_opens_box = false;  // base-model math prompts end in "\boxed{"
@@ -83,7 +83,7 @@ class PlanEvaluator {
 
  private:
   Outcome grade(const SearchExample& example, const model::Generation& generation);
-  std::string text_so_far(const std::vector<int64_t>& generated) const;
+  std::string text_so_far(const std::vector<TokenId>& generated) const;
 
   model::Backbone& backbone_;
   const text::Tokenizer& tokenizer_;

@@ -9,7 +9,7 @@ void PrefixStateCache::clear() {
   bytes_ = 0;
 }
 
-void PrefixStateCache::begin_call(const model::LayerPlan& plan, const std::vector<int64_t>& generated) {
+void PrefixStateCache::begin_call(const model::LayerPlan& plan, const std::vector<TokenId>& generated) {
   plan_ = &plan;
   call_key_.assign(reinterpret_cast<const char*>(generated.data()), generated.size() * sizeof(int64_t));
   call_key_ += '|';

@@ -20,7 +20,7 @@ class PrefixStateCache : public model::LayerResultCache {
 
   void clear();  // a new example (another prompt): nothing carries over
   // The forward call about to run: its plan and the tokens generated before it.
-  void begin_call(const model::LayerPlan& plan, const std::vector<int64_t>& generated);
+  void begin_call(const model::LayerPlan& plan, const std::vector<TokenId>& generated);
 
   bool lookup(int64_t layer, at::Tensor& hidden_after, std::vector<Append>& appends) override;
   void store(int64_t layer, const at::Tensor& hidden_after, const std::vector<Append>& appends) override;

@@ -1,5 +1,5 @@
 // AdamW as torch.optim.AdamW computes it (decoupled weight decay, bias-corrected moments), over a list of fp32
-// parameters, with the schedule of the paper: linear warm-up, then cosine decay to 0 (SPEC-drllm §4).
+// parameters, with the schedule of the paper: linear warm-up, then cosine decay to 0 (docs/method.md).
 // The state (moments, step) is plain tensors so checkpoints save and restore it exactly.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Dr.LLM's router loss (SPEC-drllm §4): focal loss -alpha_y (1 - p_y)^gamma log p_y, averaged over examples and
+// Dr.LLM's router loss (docs/method.md): focal loss -alpha_y (1 - p_y)^gamma log p_y, averaged over examples and
 // layers, in fp32; gamma = 0 gives weighted cross-entropy. Class weights by the effective number of samples:
 // alpha_c proportional to (1 - beta) / (1 - beta^n_c), normalised to sum to the number of classes.
 #pragma once

@@ -1,12 +1,12 @@
 #include "train/router_data.h"
 
-#include <cstring>
-
 #include "common/error.h"
-#include "common/sha256.h"
 #include "routing/router_inputs.h"
 
 namespace drllm::train {
+
+// The shards' `features` dataset is the stored form of routing/router_inputs.h.
+static_assert(labels::kFeatureWindows == routing::kRouterWindows);
 
 std::array<int64_t, 3> RouterData::label_counts() const {
   at::Tensor counts = at::bincount(labels.reshape(-1), {}, 3);
@@ -25,7 +25,7 @@ namespace {
 RouterData with_labels(const labels::LabelSet& set, int64_t d) {
   const int64_t N = static_cast<int64_t>(set.rows.size()), L = set.header.num_layers;
   RouterData data;
-  data.inputs = at::zeros({N, L, labels::kFeatureWindows, d}, at::kHalf);
+  data.inputs = at::zeros({N, L, routing::kRouterWindows, d}, at::kHalf);
   data.windows = at::zeros({N}, at::kLong);
   std::vector<int64_t> labels;
   labels.reserve(static_cast<size_t>(N * L));
@@ -42,12 +42,15 @@ RouterData with_labels(const labels::LabelSet& set, int64_t d) {
 RouterData cached_router_data(const labels::LabelSet& set) {
   DRLLM_CHECK(set.header.feature_dim > 0, "the labels have no router features: search with --save-features, ",
               "or train with --inputs online");
+  const int64_t L = set.header.num_layers;
   RouterData data = with_labels(set, set.header.feature_dim);
   for (size_t i = 0; i < set.rows.size(); ++i) {
     const labels::LabelRow& r = set.rows[i];
-    DRLLM_CHECK(r.features.size() == static_cast<size_t>(data.inputs[0].numel()), "example ", r.item_id,
-                ": features missing or of the wrong size");
-    std::memcpy(data.inputs[static_cast<int64_t>(i)].data_ptr(), r.features.data(), r.features.size() * 2);
+    try {
+      data.inputs[static_cast<int64_t>(i)] = routing::from_float16_bits(r.features, L, set.header.feature_dim);
+    } catch (const Error& e) {
+      throw Error(cat("example ", r.item_id, ": ", e.what()));
+    }
     data.windows[static_cast<int64_t>(i)] = static_cast<int64_t>(r.feature_windows);
   }
   return data;
@@ -59,11 +62,9 @@ RouterData online_router_data(const labels::LabelSet& set, model::Backbone& back
   RouterData data = with_labels(set, backbone.config().hidden_size);
   for (size_t i = 0; i < set.rows.size(); ++i) {
     const labels::LabelRow& r = set.rows[i];
-    std::vector<int64_t> prompt(r.prompt_tokens.begin(), r.prompt_tokens.end());
-    at::Tensor inputs = routing::router_inputs_along_plan(backbone, prompt, model::LayerPlan(r.labels));
-    const int64_t w = inputs.size(1);
-    data.inputs[static_cast<int64_t>(i)].slice(1, 0, w).copy_(inputs.to(at::kCPU).to(at::kHalf));
-    data.windows[static_cast<int64_t>(i)] = w;
+    at::Tensor inputs = routing::router_inputs_along_plan(backbone, r.prompt_tokens, model::LayerPlan(r.labels));
+    data.inputs[static_cast<int64_t>(i)] = routing::stored_router_inputs(inputs);
+    data.windows[static_cast<int64_t>(i)] = inputs.size(1);
   }
   return data;
 }
@@ -85,16 +86,6 @@ RouterData concatenate(const std::vector<RouterData>& parts) {
   out.windows = at::cat(windows);
   out.labels = at::cat(labels);
   return out;
-}
-
-std::string label_set_hash(const labels::LabelSet& set) {
-  Sha256 hash;
-  for (const labels::LabelRow& r : set.rows) {
-    hash.update(r.item_id);
-    hash.update("\n");
-    hash.update(std::string_view(reinterpret_cast<const char*>(r.labels.data()), r.labels.size()));
-  }
-  return hash.hex_digest();
 }
 
 void split_holdout(int64_t n, int64_t every, std::vector<int64_t>& train, std::vector<int64_t>& held_out) {

@@ -34,9 +34,6 @@ RouterData cached_router_data(const labels::LabelSet& labels);
 RouterData concatenate(const std::vector<RouterData>& parts);
 RouterData online_router_data(const labels::LabelSet& labels, model::Backbone& backbone);
 
-// A stable hash of the labels the routers learn from (item ids and labels), recorded in checkpoints.
-std::string label_set_hash(const labels::LabelSet& labels);
-
 // Every `holdout_every`-th example (by example order) is held out for the metrics; 0: none.
 void split_holdout(int64_t n, int64_t holdout_every, std::vector<int64_t>& train, std::vector<int64_t>& held_out);
 

@@ -54,7 +54,7 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
       if (root) std::cerr << "computing router inputs along " << set.rows.size() << " labelled plans with " << o.model << "\n";
       parts.push_back(online_router_data(set, *backbone));
     }
-    hashes += label_set_hash(set);
+    hashes += labels::rows_sha256(set.header, set.rows);
   }
   RouterData all = concatenate(parts);
   std::vector<int64_t> train_rows, held_rows;

@@ -1,4 +1,4 @@
-// Trainer: the routers trained data-parallel over the job's ranks (SPEC-drllm §4, DESIGN.md).
+// Trainer: the routers trained data-parallel over the job's ranks (docs/method.md, docs/architecture.md).
 // Each optimizer step takes the next `batch` examples of a permutation seeded by (seed, epoch); rank r takes
 // every world-th of them, in micro-batches (gradient accumulation), so 1 rank and N ranks see the same global
 // batches. The gradients of all routers, flattened into one buffer with the step's loss, are summed across

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <type_traits>
+#include <variant>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -35,27 +37,128 @@ class RowHasher {
   Sha256 hash_;
 };
 
-std::string content_checksum(const ShardHeader& h, const std::vector<LabelRow>& rows) {
+// The row's fields, in the order they are hashed, written and read: the one description of a row's layout in a
+// shard. `labels` is the one fixed-width list ([N, L] uint8); the other lists are variable-length.
+using RowMember = std::variant<std::string LabelRow::*, uint32_t LabelRow::*, uint8_t LabelRow::*,
+                               std::vector<uint8_t> LabelRow::*, std::vector<int16_t> LabelRow::*,
+                               std::vector<int32_t> LabelRow::*>;
+struct RowField {
+  const char* name;
+  RowMember member;
+};
+const RowField kRowFields[] = {
+    {"item_id", &LabelRow::item_id},
+    {"example_index", &LabelRow::example_index},
+    {"labels", &LabelRow::labels},
+    {"best_path", &LabelRow::best_path},
+    {"baseline_correct", &LabelRow::baseline_correct},
+    {"best_correct", &LabelRow::best_correct},
+    {"improved", &LabelRow::improved},
+    {"num_evaluations", &LabelRow::num_evaluations},
+    {"prompt_tokens", &LabelRow::prompt_tokens},
+    {"question", &LabelRow::question},
+    {"gold", &LabelRow::gold},
+    {"best_response", &LabelRow::best_response},
+    {"default_response", &LabelRow::default_response},
+    {"good_paths", &LabelRow::good_paths},
+};
+
+template <typename T> hid_t hdf5_type();
+template <> hid_t hdf5_type<uint8_t>() { return H5T_NATIVE_UINT8; }
+template <> hid_t hdf5_type<uint32_t>() { return H5T_NATIVE_UINT32; }
+template <> hid_t hdf5_type<int16_t>() { return H5T_NATIVE_INT16; }
+template <> hid_t hdf5_type<int32_t>() { return H5T_NATIVE_INT32; }
+
+template <typename T>
+std::vector<T> column(const std::vector<LabelRow>& rows, T LabelRow::*member) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (const LabelRow& r : rows) out.push_back(r.*member);
+  return out;
+}
+
+}  // namespace
+
+std::string rows_sha256(const ShardHeader& h, const std::vector<LabelRow>& rows) {
   RowHasher hash;
   hash.text(h.model_fingerprint);
   hash.text(h.dataset);
   hash.text(h.search_config);
   hash.value(h.num_layers);
   hash.value(h.feature_dim);
-  for (const LabelRow& r : rows) {
-    hash.text(r.item_id);
-    hash.value(r.example_index);
-    hash.list(r.labels);
-    hash.list(r.best_path);
-    hash.value(r.baseline_correct);
-    hash.value(r.best_correct);
-    hash.value(r.improved);
-    hash.value(r.num_evaluations);
-    hash.list(r.prompt_tokens);
-    for (const std::string* s : {&r.question, &r.gold, &r.best_response, &r.default_response, &r.good_paths})
-      hash.text(*s);
-  }
+  for (const LabelRow& r : rows)
+    for (const RowField& field : kRowFields)
+      std::visit(
+          [&](auto member) {
+            using T = std::remove_cvref_t<decltype(r.*member)>;
+            if constexpr (std::is_same_v<T, std::string>) hash.text(r.*member);
+            else if constexpr (std::is_arithmetic_v<T>) hash.value(r.*member);
+            else hash.list(r.*member);
+          },
+          field.member);
   return hash.hex();
+}
+
+namespace {
+
+void write_rows(formats::hdf5::File& f, const std::vector<LabelRow>& rows, hsize_t L) {
+  const hsize_t n = rows.size();
+  for (const RowField& field : kRowFields)
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(rows[0].*member)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            f.write_strings(field.name, column(rows, member));
+          } else if constexpr (std::is_arithmetic_v<T>) {
+            std::vector<T> values = column(rows, member);
+            f.write_array(field.name, hdf5_type<T>(), {n}, values.data());
+          } else if constexpr (std::is_same_v<T, std::vector<uint8_t>>) {  // labels: [N, L]
+            std::vector<uint8_t> all;
+            for (const LabelRow& r : rows) all.insert(all.end(), (r.*member).begin(), (r.*member).end());
+            f.write_array(field.name, H5T_NATIVE_UINT8, {n, L}, all.data());
+          } else {
+            f.write_lists(field.name, hdf5_type<typename T::value_type>(), column(rows, member));
+          }
+        },
+        field.member);
+}
+
+// Fills rows (already sized from item_id) from the shard, checking every dataset's row count and shape.
+void read_rows(const formats::hdf5::File& f, std::vector<LabelRow>& rows, size_t L) {
+  const size_t n = rows.size();
+  for (const RowField& field : kRowFields)
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(rows[0].*member)>;
+          auto check_count = [&](size_t count) {
+            DRLLM_CHECK(count == n, f.path(), ": datasets disagree on the number of rows ('", field.name, "' has ",
+                        count, ", item_id ", n, ")");
+          };
+          if constexpr (std::is_same_v<T, std::string>) {
+            std::vector<std::string> values = f.read_strings(field.name);
+            check_count(values.size());
+            for (size_t i = 0; i < n; ++i) rows[i].*member = std::move(values[i]);
+          } else if constexpr (std::is_arithmetic_v<T>) {
+            DRLLM_CHECK(f.shape(field.name) == std::vector<hsize_t>{n}, f.path(), ": dataset '", field.name,
+                        "' has the wrong shape for ", n, " rows of ", L, " layers");
+            std::vector<T> values(n);
+            f.read_array(field.name, hdf5_type<T>(), values.data());
+            for (size_t i = 0; i < n; ++i) rows[i].*member = values[i];
+          } else if constexpr (std::is_same_v<T, std::vector<uint8_t>>) {  // labels: [N, L]
+            DRLLM_CHECK((f.shape(field.name) == std::vector<hsize_t>{n, L}), f.path(), ": dataset '", field.name,
+                        "' has the wrong shape for ", n, " rows of ", L, " layers");
+            std::vector<uint8_t> all(n * L);
+            f.read_array(field.name, H5T_NATIVE_UINT8, all.data());
+            for (size_t i = 0; i < n; ++i)
+              (rows[i].*member).assign(all.begin() + static_cast<std::ptrdiff_t>(i * L),
+                                       all.begin() + static_cast<std::ptrdiff_t>((i + 1) * L));
+          } else {
+            auto lists = f.read_lists<typename T::value_type>(field.name, hdf5_type<typename T::value_type>());
+            check_count(lists.size());
+            for (size_t i = 0; i < n; ++i) rows[i].*member = std::move(lists[i]);
+          }
+        },
+        field.member);
 }
 
 std::string features_checksum(const std::vector<LabelRow>& rows) {
@@ -65,14 +168,6 @@ std::string features_checksum(const std::vector<LabelRow>& rows) {
     hash.list(r.features);
   }
   return hash.hex();
-}
-
-template <typename T, typename Field>
-std::vector<T> column(const std::vector<LabelRow>& rows, Field field) {
-  std::vector<T> out;
-  out.reserve(rows.size());
-  for (const LabelRow& r : rows) out.push_back(field(r));
-  return out;
 }
 
 const std::regex kShardName(R"(shard-r(\d+)-(\d+)\.h5)");
@@ -98,36 +193,13 @@ void write_shard(const std::string& path, const ShardHeader& header, const std::
     f.set_attribute("dataset", header.dataset);
     f.set_attribute("search_config", header.search_config);
     f.set_attribute("num_layers", header.num_layers);
-    f.set_attribute("content_sha256", content_checksum(header, rows));
+    f.set_attribute("content_sha256", rows_sha256(header, rows));
 
-    f.write_strings("item_id", column<std::string>(rows, [](const LabelRow& r) { return r.item_id; }));
-    auto index = column<uint32_t>(rows, [](const LabelRow& r) { return r.example_index; });
-    f.write_array("example_index", H5T_NATIVE_UINT32, {n}, index.data());
-    std::vector<uint8_t> labels;
-    for (const LabelRow& r : rows) labels.insert(labels.end(), r.labels.begin(), r.labels.end());
-    f.write_array("labels", H5T_NATIVE_UINT8, {n, L}, labels.data());
-    f.write_lists("best_path", H5T_NATIVE_INT16,
-                  column<std::vector<int16_t>>(rows, [](const LabelRow& r) { return r.best_path; }));
-    auto baseline = column<uint8_t>(rows, [](const LabelRow& r) { return r.baseline_correct; });
-    auto best = column<uint8_t>(rows, [](const LabelRow& r) { return r.best_correct; });
-    auto improved = column<uint8_t>(rows, [](const LabelRow& r) { return r.improved; });
-    auto evaluations = column<uint32_t>(rows, [](const LabelRow& r) { return r.num_evaluations; });
-    f.write_array("baseline_correct", H5T_NATIVE_UINT8, {n}, baseline.data());
-    f.write_array("best_correct", H5T_NATIVE_UINT8, {n}, best.data());
-    f.write_array("improved", H5T_NATIVE_UINT8, {n}, improved.data());
-    f.write_array("num_evaluations", H5T_NATIVE_UINT32, {n}, evaluations.data());
-    f.write_lists("prompt_tokens", H5T_NATIVE_INT32,
-                  column<std::vector<int32_t>>(rows, [](const LabelRow& r) { return r.prompt_tokens; }));
-    f.write_strings("question", column<std::string>(rows, [](const LabelRow& r) { return r.question; }));
-    f.write_strings("gold", column<std::string>(rows, [](const LabelRow& r) { return r.gold; }));
-    f.write_strings("best_response", column<std::string>(rows, [](const LabelRow& r) { return r.best_response; }));
-    f.write_strings("default_response",
-                    column<std::string>(rows, [](const LabelRow& r) { return r.default_response; }));
-    f.write_strings("good_paths", column<std::string>(rows, [](const LabelRow& r) { return r.good_paths; }));
+    write_rows(f, rows, L);
     if (header.feature_dim) {
       const hsize_t d = static_cast<hsize_t>(header.feature_dim), W = kFeatureWindows;
       f.set_attribute("features_sha256", features_checksum(rows));
-      auto windows = column<uint8_t>(rows, [](const LabelRow& r) { return r.feature_windows; });
+      std::vector<uint8_t> windows = column(rows, &LabelRow::feature_windows);
       f.write_array("feature_windows", H5T_NATIVE_UINT8, {n}, windows.data());
       std::vector<uint16_t> features;
       features.reserve(n * L * W * d);
@@ -159,52 +231,12 @@ Shard read_shard(const std::string& path, bool features) {
   h.num_layers = f.int_attribute("num_layers");
   DRLLM_CHECK(h.num_layers > 0 && h.num_layers < 4096, path, ": bad num_layers ", h.num_layers);
 
-  std::vector<std::string> ids = f.read_strings("item_id");
-  const size_t n = ids.size();
+  const std::vector<hsize_t> ids = f.shape("item_id");
+  DRLLM_CHECK(ids.size() == 1, path, ": dataset 'item_id' is not a list");
+  const size_t n = static_cast<size_t>(ids[0]);
   const size_t L = static_cast<size_t>(h.num_layers);
-  auto expect_shape = [&](const std::string& name, std::vector<hsize_t> want) {
-    std::vector<hsize_t> got = f.shape(name);
-    DRLLM_CHECK(got == want, path, ": dataset '", name, "' has the wrong shape for ", n, " rows of ", L, " layers");
-  };
-  for (const char* name : {"example_index", "baseline_correct", "best_correct", "improved", "num_evaluations"})
-    expect_shape(name, {n});
-  expect_shape("labels", {n, L});
-  std::vector<uint32_t> index(n), evaluations(n);
-  std::vector<uint8_t> labels(n * L), baseline(n), best(n), improved(n);
-  f.read_array("example_index", H5T_NATIVE_UINT32, index.data());
-  f.read_array("labels", H5T_NATIVE_UINT8, labels.data());
-  f.read_array("baseline_correct", H5T_NATIVE_UINT8, baseline.data());
-  f.read_array("best_correct", H5T_NATIVE_UINT8, best.data());
-  f.read_array("improved", H5T_NATIVE_UINT8, improved.data());
-  f.read_array("num_evaluations", H5T_NATIVE_UINT32, evaluations.data());
-  auto paths = f.read_lists<int16_t>("best_path", H5T_NATIVE_INT16);
-  auto prompts = f.read_lists<int32_t>("prompt_tokens", H5T_NATIVE_INT32);
-  auto questions = f.read_strings("question"), golds = f.read_strings("gold");
-  auto best_responses = f.read_strings("best_response"), default_responses = f.read_strings("default_response");
-  auto good_paths = f.read_strings("good_paths");
-  for (size_t count : {paths.size(), prompts.size(), questions.size(), golds.size(), best_responses.size(),
-                       default_responses.size(), good_paths.size()})
-    DRLLM_CHECK(count == n, path, ": datasets disagree on the number of rows (", count, " vs ", n, ")");
-
   shard.rows.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    LabelRow& r = shard.rows[i];
-    r.item_id = ids[i];
-    r.example_index = index[i];
-    r.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(i * L),
-                    labels.begin() + static_cast<std::ptrdiff_t>((i + 1) * L));
-    r.best_path = std::move(paths[i]);
-    r.baseline_correct = baseline[i];
-    r.best_correct = best[i];
-    r.improved = improved[i];
-    r.num_evaluations = evaluations[i];
-    r.prompt_tokens = std::move(prompts[i]);
-    r.question = std::move(questions[i]);
-    r.gold = std::move(golds[i]);
-    r.best_response = std::move(best_responses[i]);
-    r.default_response = std::move(default_responses[i]);
-    r.good_paths = std::move(good_paths[i]);
-  }
+  read_rows(f, shard.rows, L);
   if (f.has("features")) {
     std::vector<hsize_t> dims = f.shape("features");
     DRLLM_CHECK(dims.size() == 4 && dims[0] == n && dims[1] == L && dims[2] == kFeatureWindows, path,
@@ -212,7 +244,7 @@ Shard read_shard(const std::string& path, bool features) {
     h.feature_dim = static_cast<int64_t>(dims[3]);
   }
   const std::string want = f.string_attribute("content_sha256");
-  const std::string got = content_checksum(h, shard.rows);
+  const std::string got = rows_sha256(h, shard.rows);
   DRLLM_CHECK(want == got, path, ": checksum mismatch: the shard is corrupted (rows hash to ", got.substr(0, 12),
               "…, the shard says ", want.substr(0, 12), "…); delete it to search its examples again");
   if (features && h.feature_dim) {

@@ -1,4 +1,4 @@
-// The label store: HDF5 shards of search results (DESIGN.md "Label shard"), one row per example, and the
+// The label store: HDF5 shards of search results (docs/architecture.md "Label shard"), one row per example, and the
 // manifest that lists them. A shard is written whole to `*.tmp`, fsynced and renamed, so a shard that exists is
 // complete; its rows carry a checksum (root attribute `content_sha256`, over a canonical serialisation of every
 // row) so that a shard damaged later is detected and named when it is read.
@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "common/token_id.h"
+
 namespace drllm::labels {
 
 inline constexpr const char* kLabelFormat = "drllm-labels";
 inline constexpr int kLabelFormatVersion = 1;
-inline constexpr int kFeatureWindows = 8;  // W of the `features` dataset (router windows, DESIGN.md)
+inline constexpr int kFeatureWindows = 8;  // W of the `features` dataset (router windows, docs/architecture.md)
 
 // What every row of a shard shares; a resumed run refuses shards whose header differs from its own.
 struct ShardHeader {
@@ -31,7 +33,7 @@ struct LabelRow {
   std::vector<int16_t> best_path;    // the paper's path form of the best plan
   uint8_t baseline_correct = 0, best_correct = 0, improved = 0;
   uint32_t num_evaluations = 0;
-  std::vector<int32_t> prompt_tokens;
+  std::vector<TokenId> prompt_tokens;
   std::string question, gold, best_response, default_response;
   std::string good_paths;            // JSON list of the correct plans' paths, in the order found
   uint8_t feature_windows = 0;       // windows actually filled (min(8, T)); 0 without features
@@ -67,6 +69,10 @@ int64_t rebuild_manifest(const std::string& dir);
 
 // Reads every shard of a folder (verified), checks they share one header, and returns the rows in example
 // order. Throws on a bad shard, mixed headers or an example present twice.
+// The sha256 of a header and rows, every field of each row (not the features): a shard's `content_sha256`, and
+// the identity of a whole label set (over its rows in example order) that a training checkpoint records.
+std::string rows_sha256(const ShardHeader& header, const std::vector<LabelRow>& rows);
+
 struct LabelSet {
   ShardHeader header;
   std::vector<LabelRow> rows;

@@ -76,7 +76,7 @@ json to_official_json(const LabelSet& labels, const std::string& timestamp) {
 
 OfficialLabels read_official_json(const std::string& path,
                                   const std::function<std::vector<uint8_t>(const std::vector<int64_t>&)>& labels_of_path,
-                                  const std::function<std::vector<int32_t>(const std::string&)>& prompt_tokens) {
+                                  const std::function<std::vector<TokenId>(const std::string&)>& prompt_tokens) {
   std::ifstream in(path);
   DRLLM_CHECK(in, path, ": cannot open");
   json r;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/token_id.h"
 #include "data/labels/label_store.h"
 
 namespace drllm::labels {
@@ -28,6 +29,6 @@ struct OfficialLabels {
 };
 OfficialLabels read_official_json(const std::string& path,
                                   const std::function<std::vector<uint8_t>(const std::vector<int64_t>&)>& labels_of_path,
-                                  const std::function<std::vector<int32_t>(const std::string&)>& prompt_tokens);
+                                  const std::function<std::vector<TokenId>(const std::string&)>& prompt_tokens);
 
 }  // namespace drllm::labels

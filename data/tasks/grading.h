@@ -1,5 +1,5 @@
 // Answer extraction and grading, reproducing the graders the paper and the benchmarks use, quirks included
-// (../shared/SPEC-grading.md): Dr.LLM's ARC letter regex and \boxed{} extraction, GSM8K's own check,
+// (docs/graders.md): Dr.LLM's ARC letter regex and \boxed{} extraction, GSM8K's own check,
 // lm-evaluation-harness' gsm8k filters and exact_match, and its multiple-choice acc / acc_norm / mc2.
 // The math equivalence itself (mathruler's grade_answer) is in math_grader.h.
 #pragma once
@@ -10,7 +10,7 @@
 
 namespace drllm::tasks {
 
-// ---- Dr.LLM rewards (SPEC-grading §1) -------------------------------------------------------------------
+// ---- Dr.LLM rewards (docs/graders.md) -------------------------------------------------------------------
 // The letter of ^(?:Answer:\s*)?([A-Da-d])\.?$ on the stripped response, as written (lower case kept).
 std::optional<char> extract_arc_letter(const std::string& response);
 // 1 when the extracted letter equals the gold letter, case-insensitively; else 0.
@@ -25,7 +25,7 @@ std::string extract_boxed_content(const std::string& text);
 // Dr.LLM's math reward: for base models whose prompt ends in "\boxed{", the response is prefixed with it.
 double math_reward(const std::string& response, const std::string& gold, bool prompt_opens_box);
 
-// ---- GSM8K (SPEC-grading §4, §3.5) ------------------------------------------------------------------------
+// ---- GSM8K (docs/graders.md) ------------------------------------------------------------------------
 // Official extract_answer: first "#### n", commas removed; "[invalid]" when absent.
 std::string gsm8k_extract_answer(const std::string& text);
 bool gsm8k_is_correct(const std::string& model_text, const std::string& gold_solution);
@@ -35,7 +35,7 @@ std::string gsm8k_strict_match(const std::string& text);      // "[invalid]" whe
 std::string gsm8k_flexible_extract(const std::string& text);  // "[invalid]" when absent
 bool gsm8k_exact_match(const std::string& prediction, const std::string& gold_solution);
 
-// ---- lm-evaluation-harness multiple choice (SPEC-grading §3.2, §3.4) --------------------------------------
+// ---- lm-evaluation-harness multiple choice (docs/graders.md) --------------------------------------
 struct MultipleChoiceScore {
   int predicted = -1;       // argmax of log-likelihoods (ties: lowest index)
   int predicted_norm = -1;  // argmax of log-likelihood / characters of the choice

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/token_id.h"
+
 
 namespace drllm::text {
 class Tokenizer;
@@ -15,8 +17,8 @@ class Tokenizer;
 namespace drllm::tasks {
 
 struct LoglikelihoodRequest {
-  std::vector<int32_t> context;       // what the model reads
-  std::vector<int32_t> continuation;  // whose log-likelihood is summed
+  std::vector<TokenId> context;       // what the model reads
+  std::vector<TokenId> continuation;  // whose log-likelihood is summed
 };
 
 LoglikelihoodRequest encode_pair(const text::Tokenizer& tokenizer, std::string context, std::string continuation,

@@ -1,4 +1,4 @@
-// The symbolic step of mathruler's grade_answer without sympy (SPEC-grading §2.6's C++ contract): parse
+// The symbolic step of mathruler's grade_answer without sympy (docs/graders.md's C++ contract): parse
 // "(gt)-(given)" in sympy's grammar subset (numbers, + - * / ** ( ), implicit multiplication, sqrt, pi, at most
 // two single-letter symbols). Without symbols, sqrt or pi: exact rational arithmetic, with sympy's Float rule
 // emulated (a decimal literal of at most 15 significant digits is a double, and an operation with a double

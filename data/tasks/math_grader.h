@@ -1,5 +1,5 @@
 // mathruler's grade_answer(given, ground_truth), the math reward of Dr.LLM, step by step as
-// ../shared/SPEC-grading.md §2 describes it: Hendrycks' _strip_string (normaliser A), prm800k's _normalize
+// docs/graders.md describes it: Hendrycks' _strip_string (normaliser A), prm800k's _normalize
 // (normaliser B, with LaTeX -> text), tuple splitting, the fraction and integer rules, then the symbolic check.
 #pragma once
 

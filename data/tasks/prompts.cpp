@@ -10,7 +10,7 @@ namespace drllm::tasks {
 namespace {
 
 // parameterlab/dr-llm prompts.py after str.format's brace unescaping. answer_letter_long really begins with
-// a double quote (the source has four quote characters); kept for parity (SPEC-grading §1.1).
+// a double quote (the source has four quote characters); kept for parity (docs/graders.md).
 const char* kArcInstruct =
     "\"Question: {question}\n{choices_text}\nAnswer with a single letter (A, B, C, or D) and no explanation. "
     "You answer should start with \"Answer: \" and be followed by the letter of the answer you choose. "

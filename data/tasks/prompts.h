@@ -34,7 +34,7 @@ class PromptTemplate {
   std::string name_;
 };
 
-// Dr.LLM's instruct test on a model name (SPEC-grading §1.1): "instruct" in it, or "qwen3" without "base".
+// Dr.LLM's instruct test on a model name (docs/graders.md): "instruct" in it, or "qwen3" without "base".
 bool is_instruct_model_name(const std::string& name);
 
 // The text the model reads for one example in Dr.LLM's setting: the task's prompt, wrapped as one user message

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/token_id.h"
+
 namespace drllm::text {
 
 class Tokenizer {
@@ -23,12 +25,12 @@ class Tokenizer {
 
   // Text (UTF-8; ill-formed bytes become U+FFFD first) to ids; add_special_tokens applies the
   // post-processor's template (Llama's BOS).
-  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
-  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+  std::vector<TokenId> encode(std::string_view text, bool add_special_tokens = false) const;
+  std::string decode(const std::vector<TokenId>& ids, bool skip_special_tokens = false) const;
 
-  std::optional<int32_t> token_to_id(std::string_view token) const;
-  std::string id_to_token(int32_t id) const;  // throws for an id outside the vocabulary
-  bool is_special(int32_t id) const;
+  std::optional<TokenId> token_to_id(std::string_view token) const;
+  std::string id_to_token(TokenId id) const;  // throws for an id outside the vocabulary
+  bool is_special(TokenId id) const;
   int32_t vocab_size() const;  // highest id + 1, added tokens included
 
  private:
@@ -47,13 +49,13 @@ class StreamingDecoder {
  public:
   explicit StreamingDecoder(const Tokenizer& tokenizer, bool skip_special_tokens = true)
       : tokenizer_(tokenizer), skip_special_(skip_special_tokens) {}
-  std::string push(int32_t id);
+  std::string push(TokenId id);
   std::string finish();  // whatever is left, U+FFFD included
 
  private:
   const Tokenizer& tokenizer_;
   bool skip_special_;
-  std::vector<int32_t> ids_;
+  std::vector<TokenId> ids_;
   size_t emitted_ = 0;  // bytes of the decoded text already returned
 };
 

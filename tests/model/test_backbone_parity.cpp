@@ -75,9 +75,9 @@ TEST_P(BackboneParity, GreedyGenerationOf20TokensEqualsTransformersGenerate) {
   const auto& g = reference_["generate"];
   GenerationOptions options;
   options.max_new_tokens = 20;
-  Generation out = generate_greedy(*backbone_, g["prompt"].get<std::vector<int64_t>>(),
+  Generation out = generate_greedy(*backbone_, g["prompt"].get<std::vector<TokenId>>(),
                                    LayerPlan::all_execute(backbone_->config().num_layers), options);
-  EXPECT_EQ(out.tokens, g["tokens"].get<std::vector<int64_t>>());
+  EXPECT_EQ(out.tokens, g["tokens"].get<std::vector<TokenId>>());
   EXPECT_EQ(out.layer_visits, 20 * backbone_->config().num_layers);
 }
 
@@ -97,8 +97,8 @@ TEST_P(BackboneParity, PlansWithSkipsAndRepeatsMatchTheOfficialLayerLoop) {
     GenerationOptions options;
     options.max_new_tokens = 8;
     options.repeat_kv = mode;
-    Generation out = generate_greedy(*backbone_, reference_["prompt"][0].get<std::vector<int64_t>>(), plan, options);
-    EXPECT_EQ(out.tokens, item["tokens"].get<std::vector<int64_t>>());
+    Generation out = generate_greedy(*backbone_, reference_["prompt"][0].get<std::vector<TokenId>>(), plan, options);
+    EXPECT_EQ(out.tokens, item["tokens"].get<std::vector<TokenId>>());
     EXPECT_EQ(out.layer_visits, 8 * plan.executed());
   }
 }

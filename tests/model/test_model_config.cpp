@@ -26,7 +26,7 @@ TEST(ModelConfig, ReadsLlama31InTransformers4Spelling) {
   EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 8.0);
   EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 8192);
   EXPECT_EQ(c.dtype, "bfloat16");
-  EXPECT_EQ(c.eos_token_ids, (std::vector<int64_t>{128001, 128008, 128009}));
+  EXPECT_EQ(c.eos_token_ids, (std::vector<TokenId>{128001, 128008, 128009}));
   EXPECT_EQ(c.bos_token_id, 128000);
   EXPECT_FALSE(c.qkv_bias);
   EXPECT_FALSE(c.qk_norm);

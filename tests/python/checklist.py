@@ -1,6 +1,13 @@
 """The check list the Python oracle tests share: each check prints ok/FAIL with its name (and the detail on a
-failure); finish() prints the closing 'N passed, N failed' line and exits non-zero on any failure."""
+failure); finish() prints the closing 'N passed, N failed' line and exits non-zero on any failure.
+
+run(behaviours) runs one function per behaviour, each on its own: an exception in one is reported as a failure of
+that behaviour and the others still run. DRLLM_TEST_ONLY=name,name runs only those (the shared set-up they need
+still runs, once)."""
+import functools
+import os
 import sys
+import traceback
 
 
 class Checklist:
@@ -16,6 +23,26 @@ class Checklist:
             print(str(detail)[:3000])
         return condition
 
+    def run(self, behaviours):
+        only = [n for n in os.environ.get("DRLLM_TEST_ONLY", "").split(",") if n]
+        unknown = set(only) - {b.__name__ for b in behaviours}
+        if unknown:
+            self.check(False, f"DRLLM_TEST_ONLY names behaviours this test does not have: {sorted(unknown)}",
+                       [b.__name__ for b in behaviours])
+        for behaviour in behaviours:
+            if only and behaviour.__name__ not in only:
+                continue
+            print(f"== {behaviour.__name__}: {(behaviour.__doc__ or '').strip()}", flush=True)
+            try:
+                behaviour()
+            except Exception:  # a broken behaviour fails alone
+                self.check(False, f"{behaviour.__name__} ran to its end", traceback.format_exc())
+
     def finish(self):
         print(f"{self.count - len(self.failures)} passed, {len(self.failures)} failed")
         sys.exit(1 if self.failures else 0)
+
+
+def once(setup):
+    """A shared set-up that behaviours call: computed the first time, reused after (a failure raises each time)."""
+    return functools.lru_cache(maxsize=None)(setup)

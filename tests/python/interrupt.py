@@ -6,6 +6,13 @@ import signal
 import subprocess
 
 
+def mpi_environment():
+    """The environment an mpirun job of the tests runs in: as root in containers, 2 ranks even on a 1-core machine,
+    no cross-memory attach (containers may forbid it)."""
+    return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_vader_single_copy_mechanism="none")
+
+
 def start_until(cmd, env, reached):
     """Starts `cmd` and returns (process, stderr lines read so far) once reached(lines so far) is true, or at the
     end of its stderr. The caller reads the rest with communicate()."""

@@ -20,18 +20,19 @@ import sys
 
 import h5py
 import numpy as np
+import torch
+from transformers import AutoModelForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklist import Checklist  # noqa: E402
-from interrupt import kill_one_rank, start_until  # noqa: E402
+from checklist import Checklist, once  # noqa: E402
+from interrupt import kill_one_rank, mpi_environment, start_until  # noqa: E402
 
 drllm, assets, work, gguf = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 checks = Checklist()
 check = checks.check
-env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1",
-           OMPI_MCA_btl_vader_single_copy_mechanism="none")  # containers may forbid cross-memory attach
+env = mpi_environment()
 data = os.path.join(assets, "data", "arc_challenge_train.jsonl")
 N = 6
 
@@ -71,77 +72,97 @@ def tmp_files(folder):
     return glob.glob(os.path.join(folder, "*.tmp"))
 
 
-# 1. One process is the reference; 2 and 3 ranks (the work queue hands out examples as ranks ask) agree with it.
-single = os.path.join(work, "single")
-r = run(command(single))
-check(r.returncode == 0, "a single-process search runs", r.stderr[-2000:])
-reference = rows_of(single)
-check(sorted(reference) == list(range(N)), "every example labelled once", sorted(reference))
-check(len(set(v[FIELDS.index("num_evaluations")] for v in reference.values())) >= 1, "rows read back")
-summary = json.load(open(os.path.join(single, "summary.json")))
-check(summary["examples"] == N and summary["complete"], "the summary counts every example", summary)
+@once
+def reference_run():
+    """One process is the reference: (folder, rows)."""
+    single = os.path.join(work, "single")
+    r = run(command(single))
+    if not check(r.returncode == 0, "a single-process search runs", r.stderr[-2000:]):
+        raise RuntimeError("no reference labels")
+    return single, rows_of(single)
 
-for ranks in (2, 3):
+
+@once
+def parallel_run(ranks):
+    """The same search on `ranks` ranks: its folder."""
     out = os.path.join(work, f"np{ranks}")
     r = run(mpirun(ranks) + command(out))
     check(r.returncode == 0, f"mpirun -np {ranks} runs", r.stderr[-2000:])
-    check(rows_of(out) == reference, f"{ranks} ranks give the single process's labels")
-    shards = glob.glob(os.path.join(out, "shard-*.h5"))
-    check(len({os.path.basename(s).split("-")[1] for s in shards}) == ranks, f"all {ranks} ranks wrote shards",
-          shards)
-    check(not tmp_files(out), "no .tmp left after success")
+    return out
 
-# 2. The manifest agrees with the shards.
-manifest = json.load(open(os.path.join(work, "np2", "manifest.json")))
-on_disk = sorted(os.path.basename(p) for p in glob.glob(os.path.join(work, "np2", "shard-*.h5")))
-check(sorted(s["file"] for s in manifest["shards"]) == on_disk, "the manifest lists every shard")
-ok = all(hashlib.sha256(open(os.path.join(work, "np2", s["file"]), "rb").read()).hexdigest() == s["sha256"]
-         and len(h5py.File(os.path.join(work, "np2", s["file"]), "r")["item_id"]) == s["rows"]
-         for s in manifest["shards"])
-check(ok and manifest["rows"] == N, "manifest sha256 and row counts match the files")
-with h5py.File(os.path.join(single, on_disk[0].replace("r00001", "r00000")), "r") as f:
-    check(f.attrs["format"] == "drllm-labels" and f.attrs["num_layers"] == 30 and f["labels"].shape[1] == 30,
-          "root attributes and [N, L] labels as DESIGN.md says", dict(f.attrs))
-    config = json.loads(f.attrs["search_config"])
-    check(config["simulations"] == 6 and config["seed"] == 5, "the search configuration is recorded", config)
 
-# 3. kill -9 of one rank at random moments (examples done, from the ranks' progress lines), then the same
-# command again.
-rng = random.Random(11)
+def ranks_agree_with_one_process():
+    """2 and 3 ranks (the work queue hands out examples as ranks ask) give one process's labels."""
+    single, reference = reference_run()
+    check(sorted(reference) == list(range(N)), "every example labelled once", sorted(reference))
+    summary = json.load(open(os.path.join(single, "summary.json")))
+    check(summary["examples"] == N and summary["complete"], "the summary counts every example", summary)
+    for ranks in (2, 3):
+        out = parallel_run(ranks)
+        check(rows_of(out) == reference, f"{ranks} ranks give the single process's labels")
+        shards = glob.glob(os.path.join(out, "shard-*.h5"))
+        check(len({os.path.basename(s).split("-")[1] for s in shards}) == ranks, f"all {ranks} ranks wrote shards",
+              shards)
+        check(not tmp_files(out), "no .tmp left after success")
+
+
+def manifest_matches_the_shards():
+    """The manifest agrees with the shards."""
+    single, _ = reference_run()
+    manifest = json.load(open(os.path.join(parallel_run(2), "manifest.json")))
+    on_disk = sorted(os.path.basename(p) for p in glob.glob(os.path.join(parallel_run(2), "shard-*.h5")))
+    check(sorted(s["file"] for s in manifest["shards"]) == on_disk, "the manifest lists every shard")
+    ok = all(hashlib.sha256(open(os.path.join(parallel_run(2), s["file"]), "rb").read()).hexdigest() == s["sha256"]
+             and len(h5py.File(os.path.join(parallel_run(2), s["file"]), "r")["item_id"]) == s["rows"]
+             for s in manifest["shards"])
+    check(ok and manifest["rows"] == N, "manifest sha256 and row counts match the files")
+    with h5py.File(os.path.join(single, on_disk[0].replace("r00001", "r00000")), "r") as f:
+        check(f.attrs["format"] == "drllm-labels" and f.attrs["num_layers"] == 30 and f["labels"].shape[1] == 30,
+              "root attributes and [N, L] labels as docs/architecture.md says", dict(f.attrs))
+        config = json.loads(f.attrs["search_config"])
+        check(config["simulations"] == 6 and config["seed"] == 5, "the search configuration is recorded", config)
 
 
 def examples_done(lines):
     return sum("example " in line for line in lines)
 
 
-for done in rng.sample(range(1, N - 1), 3):  # three different moments
-    out = os.path.join(work, f"killed-{done}")
-    p, _ = start_until(mpirun(2) + command(out), env, lambda seen: examples_done(seen) == done)
-    killed = kill_one_rank(p, rng)
+def kill_then_resume():
+    """kill -9 of one rank at random moments (examples done, from the ranks' progress lines), then the same
+    command again: the same labels."""
+    _, reference = reference_run()
+    rng = random.Random(11)
+
+    for done in rng.sample(range(1, N - 1), 3):  # three different moments
+        out = os.path.join(work, f"killed-{done}")
+        p, _ = start_until(mpirun(2) + command(out), env, lambda seen: examples_done(seen) == done)
+        killed = kill_one_rank(p, rng)
+        r = run(mpirun(2) + command(out))
+        check(r.returncode == 0, f"the rerun after kill -9 after {done} examples succeeds", r.stderr[-2000:])
+        check(killed and rows_of(out) == reference,
+              f"kill -9 after {done} examples (killed: {killed}) + rerun: the same labels")
+        check(not tmp_files(out), "no .tmp left after the rerun")
+        check("already in" in r.stderr, "the rerun says what it resumes from")
+
+
+def preempt_then_resume():
+    """SIGUSR1 (Slurm's preemption signal; mpirun forwards it): every rank commits and exits 0; the rerun finishes."""
+    _, reference = reference_run()
+    out = os.path.join(work, "preempted")
+    # After the first example every rank is up (with its signal handler) and the job is mid-way.
+    p, seen = start_until(mpirun(2) + command(out), env, lambda seen: examples_done(seen) == 1)
+    p.send_signal(signal.SIGUSR1)
+    _, err = p.communicate(timeout=300)
+    err = "".join(seen) + err
+    check(p.returncode == 0, "SIGUSR1: the job exits 0", err[-2000:])
+    partial = rows_of(out)
+    check(0 < len(partial) < N, f"SIGUSR1 after the first example: {len(partial)} of {N} rows committed", err[-2000:])
+    check(all(reference[i] == partial[i] for i in partial), "what was committed before the stop is right")
     r = run(mpirun(2) + command(out))
-    check(r.returncode == 0, f"the rerun after kill -9 after {done} examples succeeds", r.stderr[-2000:])
-    check(killed and rows_of(out) == reference,
-          f"kill -9 after {done} examples (killed: {killed}) + rerun: the same labels")
-    check(not tmp_files(out), "no .tmp left after the rerun")
-    check("already in" in r.stderr, "the rerun says what it resumes from")
-
-# 4. SIGUSR1 (Slurm's preemption signal; mpirun forwards it): every rank commits and exits 0; the rerun finishes.
-out = os.path.join(work, "preempted")
-# After the first example every rank is up (with its signal handler) and the job is mid-way.
-p, seen = start_until(mpirun(2) + command(out), env, lambda seen: examples_done(seen) == 1)
-p.send_signal(signal.SIGUSR1)
-_, err = p.communicate(timeout=300)
-err = "".join(seen) + err
-check(p.returncode == 0, "SIGUSR1: the job exits 0", err[-2000:])
-partial = rows_of(out)
-check(0 < len(partial) < N, f"SIGUSR1 after the first example: {len(partial)} of {N} rows committed", err[-2000:])
-check(all(reference[i] == partial[i] for i in partial), "what was committed before the stop is right")
-r = run(mpirun(2) + command(out))
-check(r.returncode == 0 and rows_of(out) == reference, "the rerun after preemption completes the labels",
-      r.stderr[-1500:])
+    check(r.returncode == 0 and rows_of(out) == reference, "the rerun after preemption completes the labels",
+          r.stderr[-1500:])
 
 
-# 5. Shards of another model or another search configuration are refused on resume, naming which.
 def forge_checksum(path):
     """Recomputes content_sha256 the way the shard format defines it (length-prefixed fields), independently."""
     with h5py.File(path, "r+") as f:
@@ -169,45 +190,45 @@ def forge_checksum(path):
         f.attrs["content_sha256"] = h.hexdigest()
 
 
-other = os.path.join(work, "other-model")
-shutil.copytree(single, other)
-victim = sorted(glob.glob(os.path.join(other, "shard-*.h5")))[0]
-r = run([drllm, "labels", "inspect", other])
-check(r.returncode == 0, "labels inspect reads a good folder", r.stderr)
-with h5py.File(victim, "r+") as f:
-    f.attrs["model_fingerprint"] = "0" * 64
-forge_checksum(victim)
-r = run(command(other))
-check(r.returncode != 0 and "another model" in r.stderr and os.path.basename(victim) in r.stderr,
-      "a shard of another model is refused, naming the shard", r.stderr[-800:])
-r = run(command(single, simulations=7))
-check(r.returncode != 0 and "another search configuration" in r.stderr,
-      "a shard of another search configuration is refused", r.stderr[-800:])
+def other_runs_refused():
+    """Shards of another model or another search configuration are refused on resume, naming which."""
+    single, _ = reference_run()
+    other = os.path.join(work, "other-model")
+    shutil.copytree(single, other)
+    victim = sorted(glob.glob(os.path.join(other, "shard-*.h5")))[0]
+    r = run([drllm, "labels", "inspect", other])
+    check(r.returncode == 0, "labels inspect reads a good folder", r.stderr)
+    with h5py.File(victim, "r+") as f:
+        f.attrs["model_fingerprint"] = "0" * 64
+    forge_checksum(victim)
+    r = run(command(other))
+    check(r.returncode != 0 and "another model" in r.stderr and os.path.basename(victim) in r.stderr,
+          "a shard of another model is refused, naming the shard", r.stderr[-800:])
+    r = run(command(single, simulations=7))
+    check(r.returncode != 0 and "another search configuration" in r.stderr,
+          "a shard of another search configuration is refused", r.stderr[-800:])
 
-# 6. A corrupted and a truncated shard are detected and named; committed shards stay.
-for damage in ("corrupted", "truncated"):
-    out = os.path.join(work, damage)
-    shutil.copytree(single, out)
-    victim = sorted(glob.glob(os.path.join(out, "shard-*.h5")))[1]
-    raw = bytearray(open(victim, "rb").read())
-    if damage == "corrupted":
-        with h5py.File(victim, "r") as f:
-            offset = f["labels"].id.get_offset()  # the labels' bytes: a flipped label must not pass
-        raw[offset] ^= 0x03
-    else:
-        raw = raw[: len(raw) // 2]
-    open(victim, "wb").write(bytes(raw))
-    r = run(command(out))
-    check(r.returncode != 0 and os.path.basename(victim) in r.stderr,
-          f"a {damage} shard is named on resume", r.stderr[-800:])
-    r = run([drllm, "labels", "inspect", out])
-    check(r.returncode != 0 and os.path.basename(victim) in r.stderr, f"labels inspect names the {damage} shard")
 
-# 7. A full disk (file size limit 0: every write fails, as on a full disk) is a clear error and keeps what was
-# committed.
-out = os.path.join(work, "full")
-r = run(command(out, limit=2))
-before = rows_of(out)
+def damaged_shards_named():
+    """A corrupted and a truncated shard are detected and named; committed shards stay."""
+    single, _ = reference_run()
+    for damage in ("corrupted", "truncated"):
+        out = os.path.join(work, damage)
+        shutil.copytree(single, out)
+        victim = sorted(glob.glob(os.path.join(out, "shard-*.h5")))[1]
+        raw = bytearray(open(victim, "rb").read())
+        if damage == "corrupted":
+            with h5py.File(victim, "r") as f:
+                offset = f["labels"].id.get_offset()  # the labels' bytes: a flipped label must not pass
+            raw[offset] ^= 0x03
+        else:
+            raw = raw[: len(raw) // 2]
+        open(victim, "wb").write(bytes(raw))
+        r = run(command(out))
+        check(r.returncode != 0 and os.path.basename(victim) in r.stderr,
+              f"a {damage} shard is named on resume", r.stderr[-800:])
+        r = run([drllm, "labels", "inspect", out])
+        check(r.returncode != 0 and os.path.basename(victim) in r.stderr, f"labels inspect names the {damage} shard")
 
 
 def no_file_growth():
@@ -215,40 +236,38 @@ def no_file_growth():
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
 
 
-r = subprocess.run(command(out, limit=4), capture_output=True, text=True, timeout=600, env=env,
-                   preexec_fn=no_file_growth)
-check(r.returncode != 0 and "not written" in r.stderr, "a failed shard write is a clear error", r.stderr[-800:])
-check(rows_of(out) == before and not tmp_files(out), "committed shards stay, no .tmp is left")
+def full_disk_loses_nothing():
+    """A full disk (file size limit 0: every write fails, as on a full disk) is a clear error and keeps what was
+    committed."""
+    out = os.path.join(work, "full")
+    r = run(command(out, limit=2))
+    before = rows_of(out)
 
-# 8. export -> import -> export keeps the official fields; import tokenizes the questions as the search did.
-exported, reimported = os.path.join(work, "labels.json"), os.path.join(work, "imported")
-r1 = run([drllm, "labels", "export", single, exported])
-r2 = run([drllm, "labels", "import", exported, "--out", reimported])
-r3 = run([drllm, "labels", "export", reimported, exported + ".2"])
-check(r1.returncode == r2.returncode == r3.returncode == 0, "export, import, export run", r1.stderr + r2.stderr + r3.stderr)
-a, b = json.load(open(exported)), json.load(open(exported + ".2"))
-official = ["best_path", "good_paths", "original_correct", "mcts_correct", "improved_cases", "path_lengths",
-            "unique_layers", "questions", "best_response"]
-check(all(a[k] == b[k] for k in official) and len(a["best_path"]) == N, "the official fields round-trip")
-check(a["path_lengths"] == [len(p) for p in a["best_path"]], "path_lengths are the best paths' lengths")
-tokens = lambda folder: [v[FIELDS.index("prompt_tokens")] for _, v in sorted(rows_of(folder).items())]
-check(tokens(reimported) == tokens(single), "imported questions tokenize to the searched prompts")
-json.dump({"best_path": [[0, 1, 99]], "questions": ["q"], "original_correct": [0], "mcts_correct": [1]},
-          open(os.path.join(work, "bad.json"), "w"))
-r = run([drllm, "labels", "import", os.path.join(work, "bad.json"), "--out", os.path.join(work, "bad")])
-check(r.returncode != 0 and "example 0" in r.stderr, "an impossible path is refused, naming the example", r.stderr)
+    r = subprocess.run(command(out, limit=4), capture_output=True, text=True, timeout=600, env=env,
+                       preexec_fn=no_file_growth)
+    check(r.returncode != 0 and "not written" in r.stderr, "a failed shard write is a clear error", r.stderr[-800:])
+    check(rows_of(out) == before and not tmp_files(out), "committed shards stay, no .tmp is left")
 
-# 9. --save-features: the router inputs along the best plan equal transformers' hidden states entering each layer
-# along that plan (skips applied by hand, layer by layer), window-meaned as the official router pools them.
-import torch  # noqa: E402
-from transformers import AutoModelForCausalLM  # noqa: E402
 
-out = os.path.join(work, "features")
-r = run(mpirun(2) + command(out, limit=3, simulations=3) + ["--save-features"])
-check(r.returncode == 0, "a search with --save-features runs on 2 ranks", r.stderr[-1500:])
-hf = AutoModelForCausalLM.from_pretrained(os.path.dirname(gguf), gguf_file=os.path.basename(gguf),
-                                          dtype=torch.float32).eval()
-
+def official_json_round_trip():
+    """export -> import -> export keeps the official fields; import tokenizes the questions as the search did."""
+    single, _ = reference_run()
+    exported, reimported = os.path.join(work, "labels.json"), os.path.join(work, "imported")
+    r1 = run([drllm, "labels", "export", single, exported])
+    r2 = run([drllm, "labels", "import", exported, "--out", reimported])
+    r3 = run([drllm, "labels", "export", reimported, exported + ".2"])
+    check(r1.returncode == r2.returncode == r3.returncode == 0, "export, import, export run", r1.stderr + r2.stderr + r3.stderr)
+    a, b = json.load(open(exported)), json.load(open(exported + ".2"))
+    official = ["best_path", "good_paths", "original_correct", "mcts_correct", "improved_cases", "path_lengths",
+                "unique_layers", "questions", "best_response"]
+    check(all(a[k] == b[k] for k in official) and len(a["best_path"]) == N, "the official fields round-trip")
+    check(a["path_lengths"] == [len(p) for p in a["best_path"]], "path_lengths are the best paths' lengths")
+    tokens = lambda folder: [v[FIELDS.index("prompt_tokens")] for _, v in sorted(rows_of(folder).items())]
+    check(tokens(reimported) == tokens(single), "imported questions tokenize to the searched prompts")
+    json.dump({"best_path": [[0, 1, 99]], "questions": ["q"], "original_correct": [0], "mcts_correct": [1]},
+              open(os.path.join(work, "bad.json"), "w"))
+    r = run([drllm, "labels", "import", os.path.join(work, "bad.json"), "--out", os.path.join(work, "bad")])
+    check(r.returncode != 0 and "example 0" in r.stderr, "an impossible path is refused, naming the example", r.stderr)
 
 def window_means(h, windows=8):
     w = min(windows, h.shape[0])
@@ -256,31 +275,44 @@ def window_means(h, windows=8):
     return h[: w * size].reshape(w, size, -1).mean(1)
 
 
-compared, worst = 0, 0.0
-for path in sorted(glob.glob(os.path.join(out, "shard-*.h5"))):
-    with h5py.File(path, "r") as f:
-        check(f["features"].dtype == np.float16 and f["features"].shape[1:3] == (30, 8), "features [N, L, 8, d] f2")
-        for i in range(len(f["item_id"])):
-            labels = f["labels"][i]
-            if labels.max() > 1:
-                continue  # a repeat's KV semantics are the backbone parity tests' business
-            ids = torch.tensor(f["prompt_tokens"][i], dtype=torch.long)[None]
-            with torch.no_grad():
-                h = hf.model.embed_tokens(ids)
-                pe = hf.model.rotary_emb(h, torch.arange(ids.shape[1])[None])
-                want = []
-                for layer in range(30):
-                    want.append(window_means(h[0]))
-                    if labels[layer]:
-                        y = hf.model.layers[layer](h, attention_mask=None, position_embeddings=pe)
-                        h = y[0] if isinstance(y, tuple) else y
-            want = torch.stack(want).numpy()
-            w = int(f["feature_windows"][i])
-            got = f["features"][i][:, :w].astype(np.float32)
-            worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
-            check(not f["features"][i][:, w:].any(), "windows past W_eff are zero")
-            compared += 1
-check(compared > 0 and worst < 2e-3, f"features equal transformers' window means ({compared} rows, "
-      f"max error {worst:.1e} of the largest value)")
+def features_equal_transformers():
+    """--save-features: the router inputs along the best plan equal transformers' hidden states entering each layer
+    along that plan (skips applied by hand, layer by layer), window-meaned as the official router pools them."""
+    out = os.path.join(work, "features")
+    r = run(mpirun(2) + command(out, limit=3, simulations=3) + ["--save-features"])
+    check(r.returncode == 0, "a search with --save-features runs on 2 ranks", r.stderr[-1500:])
+    hf = AutoModelForCausalLM.from_pretrained(os.path.dirname(gguf), gguf_file=os.path.basename(gguf),
+                                              dtype=torch.float32).eval()
 
+    compared, worst = 0, 0.0
+    for path in sorted(glob.glob(os.path.join(out, "shard-*.h5"))):
+        with h5py.File(path, "r") as f:
+            check(f["features"].dtype == np.float16 and f["features"].shape[1:3] == (30, 8), "features [N, L, 8, d] f2")
+            for i in range(len(f["item_id"])):
+                labels = f["labels"][i]
+                if labels.max() > 1:
+                    continue  # a repeat's KV semantics are the backbone parity tests' business
+                ids = torch.tensor(f["prompt_tokens"][i], dtype=torch.long)[None]
+                with torch.no_grad():
+                    h = hf.model.embed_tokens(ids)
+                    pe = hf.model.rotary_emb(h, torch.arange(ids.shape[1])[None])
+                    want = []
+                    for layer in range(30):
+                        want.append(window_means(h[0]))
+                        if labels[layer]:
+                            y = hf.model.layers[layer](h, attention_mask=None, position_embeddings=pe)
+                            h = y[0] if isinstance(y, tuple) else y
+                want = torch.stack(want).numpy()
+                w = int(f["feature_windows"][i])
+                got = f["features"][i][:, :w].astype(np.float32)
+                worst = max(worst, float(np.abs(got - want).max() / np.abs(want).max()))
+                check(not f["features"][i][:, w:].any(), "windows past W_eff are zero")
+                compared += 1
+    check(compared > 0 and worst < 2e-3, f"features equal transformers' window means ({compared} rows, "
+          f"max error {worst:.1e} of the largest value)")
+
+
+checks.run([ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, preempt_then_resume,
+            other_runs_refused, damaged_shards_named, full_disk_loses_nothing, official_json_round_trip,
+            features_equal_transformers])
 checks.finish()

@@ -19,7 +19,8 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklist import Checklist  # noqa: E402
+from checklist import Checklist, once  # noqa: E402
+from interrupt import mpi_environment  # noqa: E402
 
 drllm, assets, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)
@@ -45,99 +46,125 @@ def write_routers(path, decisions, metadata=None, layers=L, seed=0):
 
 
 def generate(extra):
-    r = subprocess.run([drllm, "generate", "--chat", "--prompts-file", prompts, "--max-new-tokens", "12",
+    r = subprocess.run([drllm, "generate", "--chat", "--prompts-file", prompts(), "--max-new-tokens", "12",
                         "--min-new-tokens", "2", "--jsonl", *extra], capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
-        raise SystemExit(r.stderr)
+        raise RuntimeError(r.stderr)
     return [json.loads(l) for l in r.stdout.splitlines()]
 
 
-rows = [json.loads(l) for l in open(os.path.join(assets, "data", "arc_challenge_test.jsonl"))][:4]
-prompts = os.path.join(work, "prompts.jsonl")
-with open(prompts, "w") as f:
-    for r in rows:
-        choices = "\n".join(f"{chr(65 + i)}. {t}" for i, t in enumerate(r["choices"]["text"]))
-        f.write(json.dumps({"prompt": r["question"] + "\n" + choices + "\nAnswer with the letter."}) + "\n")
+@once
+def prompts():
+    """Four ARC test questions as chat prompts."""
+    rows = [json.loads(l) for l in open(os.path.join(assets, "data", "arc_challenge_test.jsonl"))][:4]
+    path = os.path.join(work, "prompts.jsonl")
+    with open(path, "w") as f:
+        for r in rows:
+            choices = "\n".join(f"{chr(65 + i)}. {t}" for i, t in enumerate(r["choices"]["text"]))
+            f.write(json.dumps({"prompt": r["question"] + "\n" + choices + "\nAnswer with the letter."}) + "\n")
+    return path
 
-plan = [1] * L
-plan[4], plan[5], plan[12], plan[20] = 0, 0, 2, 0
-known = os.path.join(work, "known.safetensors")
-write_routers(known, plan)
 
-# 1. Forced to execute: the unrouted answers, token for token.
-unrouted = generate([])
-forced = generate(["--routers", known, "--router-p", "0.5"])
-check([a["ids"] for a in forced] == [a["ids"] for a in unrouted], "routers forced to execute (p = 0.5) give the "
-      "unrouted tokens exactly")
-check(all(a["plan"] == ",".join(["1"] * L) for a in forced), "... and the all-execute plan")
+PLAN = [1] * L
+PLAN[4], PLAN[5], PLAN[12], PLAN[20] = 0, 0, 2, 0
 
-# 2. Decisions known by construction, frozen for decoding: the backbone on that plan gives the same tokens.
-routed = generate(["--routers", known])
-text_plan = ",".join(map(str, plan))
-check(all(a["plan"] == text_plan for a in routed), "the routers' decisions are the ones their biases pick",
-      routed[0]["plan"])
-direct = generate(["--plan", text_plan])
-check([a["ids"] for a in routed] == [a["ids"] for a in direct], "routed generation equals the backbone run on "
-      "the routed plan")
-check(all(a["layer_visits"] == sum(plan) * len(a["ids"]) for a in routed),
-      "layers are counted over every forward pass", [a["layer_visits"] for a in routed])
-rerouted = generate(["--routers", known, "--reroute-each-step"])
-check([a["ids"] for a in rerouted] == [a["ids"] for a in direct],
-      "re-routing at each step with input-independent routers keeps the same plan and tokens")
-ends = {p: generate(["--routers", known, "--router-p", str(p)])[0]["plan"] for p in (-1, 1)}
-check(ends[-1] == ",".join(["0"] * L) and ends[1] == ",".join(["2"] * L), "p = -1 skips every layer, p = 1 "
-      "repeats every layer", ends)
 
-# 3. Routers of another model are refused.
-other = os.path.join(work, "other.safetensors")
-write_routers(other, plan, metadata={"model_fingerprint": "0" * 64})
-r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", other], capture_output=True, text=True)
-check(r.returncode != 0 and "another model" in r.stderr, "routers with another model's fingerprint are refused",
-      r.stderr[-300:])
-short = os.path.join(work, "short.safetensors")
-write_routers(short, plan, layers=29)
-r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", short], capture_output=True, text=True)
-check(r.returncode != 0 and "model.routers.29" in r.stderr, "routers for fewer layers are refused, naming the "
-      "missing router", r.stderr[-300:])
+@once
+def known():
+    """Routers whose decisions are known by construction: PLAN."""
+    path = os.path.join(work, "known.safetensors")
+    write_routers(path, PLAN)
+    return path
 
-# 4. eval --routers: unrouted and routed on the same examples, the reports.
-out = os.path.join(work, "eval")
-r = subprocess.run([drllm, "eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task",
-                    "arc", "--limit", "6", "--routers", known, "--out", out], capture_output=True, text=True,
-                   timeout=600)
-check(r.returncode == 0, "eval --routers runs", r.stderr[-500:])
-report = json.load(open(os.path.join(out, "report.json")))
-keys = {"accuracy", "layers_per_example", "layers_per_pass", "seconds", "tokens_per_second"}
-check(keys <= set(report["unrouted"]) and keys <= set(report["routed"]), "report.json has both objects", report)
-check(abs(report["routed"]["layers_per_pass"] - sum(plan)) < 1e-9 and report["unrouted"]["layers_per_pass"] == L,
-      "layers per pass: the routed plan's and all 30", (report["routed"]["layers_per_pass"], sum(plan)))
-svg = ET.parse(os.path.join(out, "routing.svg")).getroot()
-skip_bars = [e for e in svg.iter("{http://www.w3.org/2000/svg}rect") if e.get("fill") == "#d9534f" and
-             e.find("{http://www.w3.org/2000/svg}title") is not None]
-check(sorted(int(e.find("{http://www.w3.org/2000/svg}title").text.split()[1]) for e in skip_bars) == [4, 5, 20],
-      "routing.svg shows skips at layers 4, 5 and 20")
-check("| routed |" in open(os.path.join(out, "report.md")).read(), "report.md has the table")
-r = subprocess.run([drllm, "eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task",
-                    "arc", "--limit", "6", "--routers", known, "--router-p", "0.5", "--out", out + "-forced"],
-                   capture_output=True, text=True, timeout=600)
-forced_report = json.load(open(os.path.join(out + "-forced", "report.json")))
-a = [json.loads(l)["response"] for l in open(os.path.join(out + "-forced", "examples.jsonl"))]
-b = [json.loads(l)["response"] for l in open(os.path.join(out + "-forced", "examples-routed.jsonl"))]
-check(a == b and forced_report["routed"]["accuracy"] == forced_report["unrouted"]["accuracy"],
-      "eval with routers forced to execute: the unrouted answers and score")
-# 5. eval across ranks (mpirun -np 2, one thread each) gives the single process's records (one thread), byte for
-# byte, in example order.
-env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_vader_single_copy_mechanism="none")
-common = ["eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task", "arc", "--limit", "5",
-          "--routers", known]
-r1 = subprocess.run([drllm, "--threads", "1", *common, "--out", out + "-one"], capture_output=True, text=True,
-                    timeout=600, env=env)
-r2 = subprocess.run(["mpirun", "-np", "2", drllm, *common, "--out", out + "-two"], capture_output=True, text=True,
-                    timeout=600, env=env)
-check(r1.returncode == 0 and r2.returncode == 0, "eval runs alone and on 2 ranks", (r1.stderr + r2.stderr)[-600:])
-same = all(open(os.path.join(out + "-one", f), "rb").read() == open(os.path.join(out + "-two", f), "rb").read()
-           for f in ("examples.jsonl", "examples-routed.jsonl"))
-check(same, "eval on 2 ranks gives the single process's records")
-check(json.load(open(os.path.join(out + "-two", "report.json")))["ranks"] == 2, "the report says 2 ranks")
+
+def forced_execute_gives_unrouted():
+    """Forced to execute: the unrouted answers, token for token."""
+    unrouted = generate([])
+    forced = generate(["--routers", known(), "--router-p", "0.5"])
+    check([a["ids"] for a in forced] == [a["ids"] for a in unrouted], "routers forced to execute (p = 0.5) give the "
+          "unrouted tokens exactly")
+    check(all(a["plan"] == ",".join(["1"] * L) for a in forced), "... and the all-execute plan")
+
+
+def known_decisions_equal_the_plan():
+    """Decisions known by construction, frozen for decoding: the backbone on that plan gives the same tokens."""
+    routed = generate(["--routers", known()])
+    text_plan = ",".join(map(str, PLAN))
+    check(all(a["plan"] == text_plan for a in routed), "the routers' decisions are the ones their biases pick",
+          routed[0]["plan"])
+    direct = generate(["--plan", text_plan])
+    check([a["ids"] for a in routed] == [a["ids"] for a in direct], "routed generation equals the backbone run on "
+          "the routed plan")
+    check(all(a["layer_visits"] == sum(PLAN) * len(a["ids"]) for a in routed),
+          "layers are counted over every forward pass", [a["layer_visits"] for a in routed])
+    rerouted = generate(["--routers", known(), "--reroute-each-step"])
+    check([a["ids"] for a in rerouted] == [a["ids"] for a in direct],
+          "re-routing at each step with input-independent routers keeps the same plan and tokens")
+    ends = {p: generate(["--routers", known(), "--router-p", str(p)])[0]["plan"] for p in (-1, 1)}
+    check(ends[-1] == ",".join(["0"] * L) and ends[1] == ",".join(["2"] * L), "p = -1 skips every layer, p = 1 "
+          "repeats every layer", ends)
+
+
+def foreign_routers_refused():
+    """Routers of another model are refused."""
+    other = os.path.join(work, "other.safetensors")
+    write_routers(other, PLAN, metadata={"model_fingerprint": "0" * 64})
+    r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", other], capture_output=True, text=True)
+    check(r.returncode != 0 and "another model" in r.stderr, "routers with another model's fingerprint are refused",
+          r.stderr[-300:])
+    short = os.path.join(work, "short.safetensors")
+    write_routers(short, PLAN, layers=29)
+    r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", short], capture_output=True, text=True)
+    check(r.returncode != 0 and "model.routers.29" in r.stderr, "routers for fewer layers are refused, naming the "
+          "missing router", r.stderr[-300:])
+
+
+def eval_reports():
+    """eval --routers: unrouted and routed on the same examples, the reports."""
+    out = os.path.join(work, "eval")
+    r = subprocess.run([drllm, "eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task",
+                        "arc", "--limit", "6", "--routers", known(), "--out", out], capture_output=True, text=True,
+                       timeout=600)
+    check(r.returncode == 0, "eval --routers runs", r.stderr[-500:])
+    report = json.load(open(os.path.join(out, "report.json")))
+    keys = {"accuracy", "layers_per_example", "layers_per_pass", "seconds", "tokens_per_second"}
+    check(keys <= set(report["unrouted"]) and keys <= set(report["routed"]), "report.json has both objects", report)
+    check(abs(report["routed"]["layers_per_pass"] - sum(PLAN)) < 1e-9 and report["unrouted"]["layers_per_pass"] == L,
+          "layers per pass: the routed plan's and all 30", (report["routed"]["layers_per_pass"], sum(PLAN)))
+    svg = ET.parse(os.path.join(out, "routing.svg")).getroot()
+    skip_bars = [e for e in svg.iter("{http://www.w3.org/2000/svg}rect") if e.get("fill") == "#d9534f" and
+                 e.find("{http://www.w3.org/2000/svg}title") is not None]
+    check(sorted(int(e.find("{http://www.w3.org/2000/svg}title").text.split()[1]) for e in skip_bars) == [4, 5, 20],
+          "routing.svg shows skips at layers 4, 5 and 20")
+    check("| routed |" in open(os.path.join(out, "report.md")).read(), "report.md has the table")
+    r = subprocess.run([drllm, "eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task",
+                        "arc", "--limit", "6", "--routers", known(), "--router-p", "0.5", "--out", out + "-forced"],
+                       capture_output=True, text=True, timeout=600)
+    forced_report = json.load(open(os.path.join(out + "-forced", "report.json")))
+    a = [json.loads(l)["response"] for l in open(os.path.join(out + "-forced", "examples.jsonl"))]
+    b = [json.loads(l)["response"] for l in open(os.path.join(out + "-forced", "examples-routed.jsonl"))]
+    check(a == b and forced_report["routed"]["accuracy"] == forced_report["unrouted"]["accuracy"],
+          "eval with routers forced to execute: the unrouted answers and score")
+
+
+def eval_across_ranks():
+    """eval across ranks (mpirun -np 2, one thread each) gives the single process's records (one thread), byte for
+    byte, in example order."""
+    env = mpi_environment()
+    out = os.path.join(work, "eval")
+    common = ["eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task", "arc", "--limit", "5",
+              "--routers", known()]
+    r1 = subprocess.run([drllm, "--threads", "1", *common, "--out", out + "-one"], capture_output=True, text=True,
+                        timeout=600, env=env)
+    r2 = subprocess.run(["mpirun", "-np", "2", drllm, *common, "--out", out + "-two"], capture_output=True, text=True,
+                        timeout=600, env=env)
+    check(r1.returncode == 0 and r2.returncode == 0, "eval runs alone and on 2 ranks", (r1.stderr + r2.stderr)[-600:])
+    same = all(open(os.path.join(out + "-one", f), "rb").read() == open(os.path.join(out + "-two", f), "rb").read()
+               for f in ("examples.jsonl", "examples-routed.jsonl"))
+    check(same, "eval on 2 ranks gives the single process's records")
+    check(json.load(open(os.path.join(out + "-two", "report.json")))["ranks"] == 2, "the report says 2 ranks")
+
+
+checks.run([forced_execute_gives_unrouted, known_decisions_equal_the_plan, foreign_routers_refused, eval_reports,
+            eval_across_ranks])
 checks.finish()

@@ -25,17 +25,15 @@ import torch
 from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklist import Checklist  # noqa: E402
-from interrupt import kill_one_rank, start_until  # noqa: E402
+from checklist import Checklist, once  # noqa: E402
+from interrupt import kill_one_rank, mpi_environment, start_until  # noqa: E402
 
 drllm, assets, work, train_step = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 checks = Checklist()
 check = checks.check
-env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1",  # 2 ranks even on a 1-core machine
-           OMPI_MCA_btl_vader_single_copy_mechanism="none")  # containers may forbid cross-memory attach
+env = mpi_environment()
 L, D = 30, 576
 
 
@@ -47,26 +45,34 @@ def mpirun(ranks):
     return ["mpirun", "-np", str(ranks), "--bind-to", "none"]
 
 
-# Labels with router features from the default model (a few simulations: the labels are what they are).
-labels = os.path.join(work, "labels")
-r = run([drllm, "search", "--data", os.path.join(assets, "data", "arc_challenge_train.jsonl"), "--limit", "12",
-         "--simulations", "3", "--save-features", "--out", labels])
-check(r.returncode == 0, "a search with --save-features makes the labels", r.stderr[-1500:])
+@once
+def labels():
+    """Labels with router features from the default model (a few simulations: the labels are what they are)."""
+    out = os.path.join(work, "labels")
+    r = run([drllm, "search", "--data", os.path.join(assets, "data", "arc_challenge_train.jsonl"), "--limit", "12",
+             "--simulations", "3", "--save-features", "--out", out])
+    if not check(r.returncode == 0, "a search with --save-features makes the labels", r.stderr[-1500:]):
+        raise RuntimeError("no labels")
+    return out
 
-rows = []
-for path in sorted(glob.glob(os.path.join(labels, "shard-*.h5"))):
-    with h5py.File(path, "r") as f:
-        for i in range(len(f["item_id"])):
-            rows.append((int(f["example_index"][i]), f["features"][i].astype(np.float32), int(f["feature_windows"][i]),
-                         f["labels"][i].astype(np.int64)))
-rows.sort(key=lambda x: x[0])
-X = torch.tensor(np.stack([x[1] for x in rows]))  # [N, L, 8, D]
-Wn = [x[2] for x in rows]
-Y = torch.tensor(np.stack([x[3] for x in rows]))  # [N, L]
+
+@once
+def features():
+    """The labels' features, window counts and labels as tensors, in example order."""
+    rows = []
+    for path in sorted(glob.glob(os.path.join(labels(), "shard-*.h5"))):
+        with h5py.File(path, "r") as f:
+            for i in range(len(f["item_id"])):
+                rows.append((int(f["example_index"][i]), f["features"][i].astype(np.float32),
+                             int(f["feature_windows"][i]), f["labels"][i].astype(np.int64)))
+    rows.sort(key=lambda x: x[0])
+    X = torch.tensor(np.stack([x[1] for x in rows]))  # [N, L, 8, D]
+    Y = torch.tensor(np.stack([x[3] for x in rows]))  # [N, L]
+    return X, [x[2] for x in rows], Y
 
 
 def train_command(out, extra=(), ranks=1):
-    cmd = [drllm, "train", "--labels", labels, "--out", out, "--holdout-every", "0", "--batch", "4",
+    cmd = [drllm, "train", "--labels", labels(), "--out", out, "--holdout-every", "0", "--batch", "4",
            "--micro-batch", "1", "--warmup", "5", "--checkpoint-every", "5", *extra]
     return (mpirun(ranks) if ranks > 1 else []) + cmd
 
@@ -80,118 +86,146 @@ def routers(out):
     return load_file(os.path.join(out, "checkpoints", latest, "routers.safetensors"))
 
 
-# 1. One step, driven from C++ through Trainer::train_step, against PyTorch autograd.
-dump = os.path.join(work, "first-step.safetensors")
-r = run([train_step, labels, dump])
-check(r.returncode == 0, "one training step runs", r.stderr[-1500:])
-d = load_file(dump)
-counts = torch.bincount(Y.reshape(-1), minlength=3).double()
-beta = 0.999
-alpha = (1 - beta) / (1 - beta ** counts.clamp(min=1))
-alpha = alpha / alpha.sum() * 3
-check(torch.allclose(d["alpha"].double(), alpha, atol=1e-6), "class weights: effective number, summing to 3",
-      (d["alpha"], alpha))
-w1, b1, w2, b2 = (d["init." + k].clone().double().requires_grad_(True) for k in ("w1", "b1", "w2", "b2"))
-bound1, bound2 = math.sqrt(6 / (D + 128)), math.sqrt(6 / (128 + 3))
-check(w1.abs().max() <= bound1 and w2.abs().max() <= bound2 and not b1.any() and not b2.any(),
-      "initial weights: Xavier-uniform bounds, zero biases")
-batch = d["batch"].tolist()
-total = 0
-for i in batch:
-    w = Wn[i]
-    x = X[i, :, :w].double()  # [L, w, D]
-    h = torch.nn.functional.gelu(torch.einsum("lwd,lhd->lwh", x, w1) + b1[:, None], approximate="tanh")
-    logits = (torch.einsum("lwh,lch->lwc", h, w2) + b2[:, None]).mean(1)  # averaged over windows
-    logp = torch.log_softmax(logits, -1).gather(-1, Y[i][:, None]).squeeze(-1)
-    loss = (-alpha[Y[i]] * (1 - logp.exp()) ** 2 * logp).mean()
-    total = total + loss / len(batch)
-total.backward()
-worst = max(float((d["grad." + k].double() - p.grad).abs().max()) for k, p in zip(("w1", "b1", "w2", "b2"), (w1, b1, w2, b2)))
-check(worst < 1e-5, f"gradients equal PyTorch autograd (max abs diff {worst:.1e})")
-check(abs(float(d["loss"]) - float(total.detach())) < 1e-6, "the step's loss equals PyTorch's", (float(d["loss"]), float(total.detach())))
-params = [torch.nn.Parameter(d["init." + k].clone().double()) for k in ("w1", "b1", "w2", "b2")]
-for p, k in zip(params, ("w1", "b1", "w2", "b2")):
-    p.grad = d["grad." + k].double()
-opt = torch.optim.AdamW(params, lr=1e-3 * 1 / 5, weight_decay=0.01)  # warm-up step 1 of 5
-opt.step()
-got = d["after.w1"].double()
-check(float((got - params[0]).abs().max()) < 1e-6, "the AdamW update equals torch.optim.AdamW's")
-
-# 2. Two ranks give one rank's weights after 50 steps (the same global batches).
-r1 = train(os.path.join(work, "np1"), ["--epochs", "20", "--max-steps", "50"])
-r2 = train(os.path.join(work, "np2"), ["--epochs", "20", "--max-steps", "50"], ranks=2)
-check(r1.returncode == 0 and r2.returncode == 0, "50 steps on 1 and on 2 ranks", r1.stderr[-800:] + r2.stderr[-800:])
-a, b = routers(os.path.join(work, "np1")), routers(os.path.join(work, "np2"))
-diff = max(float((a[k] - b[k]).abs().max()) for k in a)
-check(diff < 1e-5, f"2 ranks give 1 rank's routers after 50 steps (max abs diff {diff:.1e})")
-
-# 3. kill -9 a rank at random moments (epochs rank 0 has reported), then the same command: bitwise the
-# uninterrupted run's routers.
-long_run = ["--epochs", "80"]
-reference_dir = os.path.join(work, "uninterrupted")
-t0 = time.time()
-r = train(reference_dir, long_run, ranks=2)
-span = time.time() - t0
-check(r.returncode == 0, f"the uninterrupted 2-rank run ({span:.1f} s)", r.stderr[-800:])
-reference = routers(reference_dir)
-rng = random.Random(3)
-
-
 def same(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+LONG_RUN = ["--epochs", "80"]
+
+
+@once
+def uninterrupted():
+    """The 2-rank reference run of 80 epochs that the interrupted runs must reproduce."""
+    out = os.path.join(work, "uninterrupted")
+    t0 = time.time()
+    r = train(out, LONG_RUN, ranks=2)
+    if not check(r.returncode == 0, f"the uninterrupted 2-rank run ({time.time() - t0:.1f} s)", r.stderr[-800:]):
+        raise RuntimeError("no reference run")
+    return out
+
+
+def first_step_equals_pytorch():
+    """One step, driven from C++ through Trainer::train_step, against PyTorch autograd and torch.optim.AdamW."""
+    X, Wn, Y = features()
+    dump = os.path.join(work, "first-step.safetensors")
+    r = run([train_step, labels(), dump])
+    if not check(r.returncode == 0, "one training step runs", r.stderr[-1500:]):
+        return
+    d = load_file(dump)
+    counts = torch.bincount(Y.reshape(-1), minlength=3).double()
+    beta = 0.999
+    alpha = (1 - beta) / (1 - beta ** counts.clamp(min=1))
+    alpha = alpha / alpha.sum() * 3
+    check(torch.allclose(d["alpha"].double(), alpha, atol=1e-6), "class weights: effective number, summing to 3",
+          (d["alpha"], alpha))
+    w1, b1, w2, b2 = (d["init." + k].clone().double().requires_grad_(True) for k in ("w1", "b1", "w2", "b2"))
+    bound1, bound2 = math.sqrt(6 / (D + 128)), math.sqrt(6 / (128 + 3))
+    check(w1.abs().max() <= bound1 and w2.abs().max() <= bound2 and not b1.any() and not b2.any(),
+          "initial weights: Xavier-uniform bounds, zero biases")
+    batch = d["batch"].tolist()
+    total = 0
+    for i in batch:
+        w = Wn[i]
+        x = X[i, :, :w].double()  # [L, w, D]
+        h = torch.nn.functional.gelu(torch.einsum("lwd,lhd->lwh", x, w1) + b1[:, None], approximate="tanh")
+        logits = (torch.einsum("lwh,lch->lwc", h, w2) + b2[:, None]).mean(1)  # averaged over windows
+        logp = torch.log_softmax(logits, -1).gather(-1, Y[i][:, None]).squeeze(-1)
+        loss = (-alpha[Y[i]] * (1 - logp.exp()) ** 2 * logp).mean()
+        total = total + loss / len(batch)
+    total.backward()
+    worst = max(float((d["grad." + k].double() - p.grad).abs().max())
+                for k, p in zip(("w1", "b1", "w2", "b2"), (w1, b1, w2, b2)))
+    check(worst < 1e-5, f"gradients equal PyTorch autograd (max abs diff {worst:.1e})")
+    check(abs(float(d["loss"]) - float(total.detach())) < 1e-6, "the step's loss equals PyTorch's",
+          (float(d["loss"]), float(total.detach())))
+    params = [torch.nn.Parameter(d["init." + k].clone().double()) for k in ("w1", "b1", "w2", "b2")]
+    for p, k in zip(params, ("w1", "b1", "w2", "b2")):
+        p.grad = d["grad." + k].double()
+    opt = torch.optim.AdamW(params, lr=1e-3 * 1 / 5, weight_decay=0.01)  # warm-up step 1 of 5
+    opt.step()
+    got = d["after.w1"].double()
+    check(float((got - params[0]).abs().max()) < 1e-6, "the AdamW update equals torch.optim.AdamW's")
+
+
+def two_ranks_equal_one():
+    """Two ranks give one rank's weights after 50 steps (the same global batches)."""
+    r1 = train(os.path.join(work, "np1"), ["--epochs", "20", "--max-steps", "50"])
+    r2 = train(os.path.join(work, "np2"), ["--epochs", "20", "--max-steps", "50"], ranks=2)
+    if not check(r1.returncode == 0 and r2.returncode == 0, "50 steps on 1 and on 2 ranks",
+                 r1.stderr[-800:] + r2.stderr[-800:]):
+        return
+    a, b = routers(os.path.join(work, "np1")), routers(os.path.join(work, "np2"))
+    diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+    check(diff < 1e-5, f"2 ranks give 1 rank's routers after 50 steps (max abs diff {diff:.1e})")
+
+
 def start_until_epoch(out, epoch):
-    return start_until(train_command(out, long_run, 2), env, lambda seen: seen[-1].startswith(f"epoch {epoch}/"))
+    return start_until(train_command(out, LONG_RUN, 2), env, lambda seen: seen[-1].startswith(f"epoch {epoch}/"))
 
 
-for epoch in rng.sample(range(16, 73), 3):  # three different moments
-    out = os.path.join(work, f"killed-{epoch}")
-    p, _ = start_until_epoch(out, epoch)
-    killed = kill_one_rank(p, rng)
-    r = train(out, long_run, ranks=2)
-    check(killed and r.returncode == 0 and same(routers(out), reference),
-          f"kill -9 after epoch {epoch} (killed: {killed}) + rerun: bitwise the uninterrupted routers", r.stderr[-800:])
-    check(not glob.glob(os.path.join(out, "checkpoints", "*.tmp")), "no .tmp checkpoint left")
+def kill_then_resume():
+    """kill -9 of a rank at random moments (epochs rank 0 has reported), then the same command: bitwise the
+    uninterrupted run's routers."""
+    reference = routers(uninterrupted())
+    rng = random.Random(3)
+    for epoch in rng.sample(range(16, 73), 3):  # three different moments
+        out = os.path.join(work, f"killed-{epoch}")
+        p, _ = start_until_epoch(out, epoch)
+        killed = kill_one_rank(p, rng)
+        r = train(out, LONG_RUN, ranks=2)
+        check(killed and r.returncode == 0 and same(routers(out), reference),
+              f"kill -9 after epoch {epoch} (killed: {killed}) + rerun: bitwise the uninterrupted routers",
+              r.stderr[-800:])
+        check(not glob.glob(os.path.join(out, "checkpoints", "*.tmp")), "no .tmp checkpoint left")
 
-out = os.path.join(work, "preempted")
-p, seen = start_until_epoch(out, 40)
-p.send_signal(signal.SIGUSR1)
-_, err = p.communicate(timeout=300)
-err = "".join(seen) + err
-check(p.returncode == 0 and "stop signal" in err and "epoch 80/" not in err,
-      "SIGUSR1 after epoch 40: every rank checkpoints and exits 0 before the end", err[-800:])
-r = train(out, long_run, ranks=2)
-check(r.returncode == 0 and same(routers(out), reference), "SIGUSR1 + rerun: bitwise the uninterrupted routers")
 
-# 4. A damaged newest checkpoint is named and skipped; the run resumes from the one before.
-steps = sorted(int(s.split("-")[1]) for s in os.listdir(os.path.join(reference_dir, "checkpoints")) if s.startswith("step-"))
-damaged = os.path.join(work, "damaged")
-shutil.copytree(reference_dir, damaged)
-victim = os.path.join(damaged, "checkpoints", f"step-{steps[-1]}", "routers.safetensors")
-raw = bytearray(open(victim, "rb").read())
-raw[-5] ^= 0xFF
-open(victim, "wb").write(bytes(raw))
-r = train(damaged, long_run, ranks=1)
-check(r.returncode == 0 and f"step-{steps[-1]}" in r.stderr and "skipped" in r.stderr,
-      "a corrupted checkpoint is named and skipped", r.stderr[-800:])
-check(same(routers(damaged), reference), "resuming from the previous checkpoint ends at the same routers")
-r = run([drllm, "train", "--labels", labels, "--out", reference_dir, "--holdout-every", "0", "--batch", "4",
-         "--micro-batch", "1", "--warmup", "5", "--epochs", "81"])
-check(r.returncode != 0 and "other settings" in r.stderr, "a checkpoint of other settings is refused", r.stderr[-500:])
+def preempt_then_resume():
+    """SIGUSR1 mid-run: every rank checkpoints and exits 0; the rerun ends at the uninterrupted routers."""
+    reference = routers(uninterrupted())
+    out = os.path.join(work, "preempted")
+    p, seen = start_until_epoch(out, 40)
+    p.send_signal(signal.SIGUSR1)
+    _, err = p.communicate(timeout=300)
+    err = "".join(seen) + err
+    check(p.returncode == 0 and "stop signal" in err and "epoch 80/" not in err,
+          "SIGUSR1 after epoch 40: every rank checkpoints and exits 0 before the end", err[-800:])
+    r = train(out, LONG_RUN, ranks=2)
+    check(r.returncode == 0 and same(routers(out), reference), "SIGUSR1 + rerun: bitwise the uninterrupted routers")
 
-# 5. Cached and online inputs give the same routers.
-rc = train(os.path.join(work, "cached"), ["--epochs", "5", "--inputs", "cached"])
-ro = train(os.path.join(work, "online"), ["--epochs", "5", "--inputs", "online"])
-check(rc.returncode == 0 and ro.returncode == 0, "cached and online inputs train", rc.stderr[-500:] + ro.stderr[-500:])
-a, b = routers(os.path.join(work, "cached")), routers(os.path.join(work, "online"))
-diff = max(float((a[k] - b[k]).abs().max()) for k in a)
-check(diff < 1e-5, f"cached and online inputs give the same routers (max abs diff {diff:.1e})")
 
-# 6. The export under the official names loads into a module shaped like the official modeling code's routers.
-exported = os.path.join(work, "routers.safetensors")
-r = run([drllm, "export-routers", reference_dir, exported])
-check(r.returncode == 0, "export-routers runs", r.stderr)
+def damaged_and_refused_checkpoints():
+    """A damaged newest checkpoint is named and skipped; a checkpoint of other settings is refused."""
+    reference_dir = uninterrupted()
+    reference = routers(reference_dir)
+    steps = sorted(int(s.split("-")[1]) for s in os.listdir(os.path.join(reference_dir, "checkpoints"))
+                   if s.startswith("step-"))
+    damaged = os.path.join(work, "damaged")
+    shutil.rmtree(damaged, ignore_errors=True)
+    shutil.copytree(reference_dir, damaged)
+    victim = os.path.join(damaged, "checkpoints", f"step-{steps[-1]}", "routers.safetensors")
+    raw = bytearray(open(victim, "rb").read())
+    raw[-5] ^= 0xFF
+    open(victim, "wb").write(bytes(raw))
+    r = train(damaged, LONG_RUN, ranks=1)
+    check(r.returncode == 0 and f"step-{steps[-1]}" in r.stderr and "skipped" in r.stderr,
+          "a corrupted checkpoint is named and skipped", r.stderr[-800:])
+    check(same(routers(damaged), reference), "resuming from the previous checkpoint ends at the same routers")
+    r = run([drllm, "train", "--labels", labels(), "--out", reference_dir, "--holdout-every", "0", "--batch", "4",
+             "--micro-batch", "1", "--warmup", "5", "--epochs", "81"])
+    check(r.returncode != 0 and "other settings" in r.stderr, "a checkpoint of other settings is refused",
+          r.stderr[-500:])
+
+
+def cached_equals_online():
+    """Cached and online inputs give the same routers."""
+    rc = train(os.path.join(work, "cached"), ["--epochs", "5", "--inputs", "cached"])
+    ro = train(os.path.join(work, "online"), ["--epochs", "5", "--inputs", "online"])
+    if not check(rc.returncode == 0 and ro.returncode == 0, "cached and online inputs train",
+                 rc.stderr[-500:] + ro.stderr[-500:]):
+        return
+    a, b = routers(os.path.join(work, "cached")), routers(os.path.join(work, "online"))
+    diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+    check(diff < 1e-5, f"cached and online inputs give the same routers (max abs diff {diff:.1e})")
 
 
 class Router(torch.nn.Module):
@@ -213,12 +247,25 @@ class Outer(torch.nn.Module):
         self.model = Inner()
 
 
-module = Outer()
-tensors = load_file(exported)
-missing, unexpected = module.load_state_dict(tensors, strict=False)
-check(not missing and not unexpected, "the export has exactly the official router parameters", (missing, unexpected))
-check(same(tensors, reference), "exported values are the run's routers")
-metrics = [json.loads(l) for l in open(os.path.join(reference_dir, "metrics.jsonl"))]
-check([m["epoch"] for m in metrics] == list(range(80)), "one metrics line per epoch, none twice after resumes",
-      [m["epoch"] for m in metrics][:10])
+def export_loads_under_official_names():
+    """The export under the official names loads into a module shaped like the official modeling code's routers;
+    the metrics have one line per epoch after every resume."""
+    reference_dir = uninterrupted()
+    exported = os.path.join(work, "routers.safetensors")
+    r = run([drllm, "export-routers", reference_dir, exported])
+    if not check(r.returncode == 0, "export-routers runs", r.stderr):
+        return
+    module = Outer()
+    tensors = load_file(exported)
+    missing, unexpected = module.load_state_dict(tensors, strict=False)
+    check(not missing and not unexpected, "the export has exactly the official router parameters",
+          (missing, unexpected))
+    check(same(tensors, routers(reference_dir)), "exported values are the run's routers")
+    metrics = [json.loads(l) for l in open(os.path.join(reference_dir, "metrics.jsonl"))]
+    check([m["epoch"] for m in metrics] == list(range(80)), "one metrics line per epoch, none twice after resumes",
+          [m["epoch"] for m in metrics][:10])
+
+
+checks.run([first_step_equals_pytorch, two_ranks_equal_one, kill_then_resume, preempt_then_resume,
+            damaged_and_refused_checkpoints, cached_equals_online, export_loads_under_official_names])
 checks.finish()

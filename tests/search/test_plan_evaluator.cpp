@@ -3,6 +3,9 @@
 // without either; a generation stopped early is the beginning of the full one; full_response turns the stop off.
 #include <gtest/gtest.h>
 
+#include "model/model_files.h"
+#include "search/drllm_setting.h"
+#include "data/tasks/task.h"
 #include "data/text/chat_template.h"
 #include "data/tasks/dataset.h"
 #include "data/tasks/prompts.h"
@@ -18,10 +21,11 @@ using model::LayerPlan;
 
 TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
   const std::string model_path = std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-  model::Backbone backbone = model::Backbone::load(model_path);
-  text::Tokenizer tokenizer = text::Tokenizer::from_file(model_path);
-  text::ChatTemplate chat = text::ChatTemplate::by_name("smollm2");
-  tasks::PromptTemplate prompt = tasks::PromptTemplate::drllm("arc", true);
+  const model::ModelFiles files = model::ModelFiles::open(model_path);
+  model::Backbone backbone = model::Backbone::load(files);
+  text::Tokenizer tokenizer = files.tokenizer();
+  const DrllmSetting arc(files, tasks::find_task("arc"));
+  ASSERT_EQ(arc.chat()->name(), "smollm2");  // the GGUF's own template, recognised
   tasks::ReadOptions read;
   read.format = tasks::DatasetFormat::Arc;
   read.limit = 35;
@@ -54,7 +58,7 @@ TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
   };
   int settled = 0, rewarded = 0;
   for (const tasks::Example& ex : examples) {
-    SearchExample example = prepare_example(ex, prompt, &chat, tokenizer, tasks::Reward::ArcLetter);
+    SearchExample example = arc.prepare(ex, tokenizer);
     plain.begin_example();
     fast.begin_example();
     for (const LayerPlan& plan : plans) {

@@ -18,7 +18,7 @@ class PrefixCacheParity : public ::testing::TestWithParam<model::RepeatKv> {};
 TEST_P(PrefixCacheParity, GenerationsEqualTheUncachedOnesWithFewerLayerVisits) {
   model::Backbone backbone = model::Backbone::load(std::string(DRLLM_FIXTURES_DIR) + "/qwen3_bf16");
   const int64_t L = backbone.config().num_layers;
-  std::vector<int64_t> prompt = {17, 4, 99, 250, 3, 18, 77, 120, 5};
+  std::vector<TokenId> prompt = {17, 4, 99, 250, 3, 18, 77, 120, 5};
   // The default, its neighbours, and some of theirs: the plans a search meets.
   std::vector<LayerPlan> plans = {LayerPlan::all_execute(L)};
   for (const LayerPlan& p : neighbours(plans[0])) plans.push_back(p);
@@ -29,14 +29,14 @@ TEST_P(PrefixCacheParity, GenerationsEqualTheUncachedOnesWithFewerLayerVisits) {
   plain.repeat_kv = GetParam();
   PrefixStateCache cache(1 << 30);
   int64_t start = backbone.computed_layer_visits();
-  std::vector<std::vector<int64_t>> expected;
+  std::vector<std::vector<TokenId>> expected;
   for (const LayerPlan& p : plans) expected.push_back(model::generate_greedy(backbone, prompt, p, plain).tokens);
   int64_t uncached = backbone.computed_layer_visits() - start;
 
   start = backbone.computed_layer_visits();
   for (size_t i = 0; i < plans.size(); ++i) {
     model::GenerationOptions cached = plain;
-    cached.layer_cache_for_call = [&](const std::vector<int64_t>& generated) -> model::LayerResultCache* {
+    cached.layer_cache_for_call = [&](const std::vector<TokenId>& generated) -> model::LayerResultCache* {
       cache.begin_call(plans[i], generated);
       return &cache;
     };
@@ -56,7 +56,7 @@ TEST(PrefixCache, StopsStoringAtItsMemoryLimit) {
   LayerPlan plan = LayerPlan::all_execute(backbone.config().num_layers);
   model::GenerationOptions o;
   o.max_new_tokens = 3;
-  o.layer_cache_for_call = [&](const std::vector<int64_t>& generated) -> model::LayerResultCache* {
+  o.layer_cache_for_call = [&](const std::vector<TokenId>& generated) -> model::LayerResultCache* {
     cache.begin_call(plan, generated);
     return &cache;
   };

@@ -33,7 +33,7 @@ int main(int argc, char** argv) try {
   dist::Runtime runtime;
   dist::MpiCommunicator comm(runtime);
   train::Trainer trainer(runtime, comm, data, none, options,
-                         {set.header.model_fingerprint, train::label_set_hash(set), "cached"}, run);
+                         {set.header.model_fingerprint, labels::rows_sha256(set.header, set.rows), "cached"}, run);
   const char* names[] = {"w1", "b1", "w2", "b2"};
   std::vector<std::pair<std::string, at::Tensor>> out;
   std::vector<at::Tensor> before = trainer.routers().parameters();

@@ -49,7 +49,7 @@ TEST(Datasets, Gsm8kFinalAnswersAreIntegersWithCommasRemoved) {
     EXPECT_EQ(ex.answer.find('.'), std::string::npos);
     negative += ex.answer[0] == '-';
   }
-  EXPECT_EQ(negative, 3u);  // SPEC-grading §4
+  EXPECT_EQ(negative, 3u);  // docs/graders.md
 }
 
 std::string write_temp(const std::string& text) {

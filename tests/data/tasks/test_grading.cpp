@@ -1,4 +1,4 @@
-// The graders on the worked cases of ../shared/SPEC-grading.md (each checked there against the original Python
+// The graders on the worked cases of docs/graders.md (each checked there against the original Python
 // code), near misses included.
 #include <gtest/gtest.h>
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "common/error.h"
 
 namespace drllm::cli {
 namespace {
@@ -26,6 +27,10 @@ int ranks_on_node() {
 
 int configure_threads(int requested) {
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // More compute threads than this only oversubscribes the cores (and a huge count exhausts the thread limit).
+  const int most = std::max(256, 8 * cores);
+  DRLLM_CHECK(requested <= most, "--threads ", requested, ": at most ", most, " on this machine (", cores,
+              " cores); 0 picks cores per rank");
   int threads = requested > 0 ? requested : std::max(1, cores / ranks_on_node());
   at::set_num_threads(threads);
   return threads;

@@ -77,6 +77,7 @@ ModelConfig config_from_gguf(const formats::GgufFile& g) {
   c.hidden_size = static_cast<int64_t>(g.get_uint(arch + ".embedding_length"));
   c.intermediate_size = static_cast<int64_t>(g.get_uint(arch + ".feed_forward_length"));
   c.num_heads = static_cast<int64_t>(g.get_uint(arch + ".attention.head_count"));
+  DRLLM_CHECK(c.num_heads > 0, g.path(), ": ", arch, ".attention.head_count is 0; a model has at least one head");
   c.num_kv_heads = static_cast<int64_t>(g.find_uint(arch + ".attention.head_count_kv").value_or(c.num_heads));
   c.head_dim = static_cast<int64_t>(g.find_uint(arch + ".attention.key_length").value_or(c.hidden_size / c.num_heads));
   c.rms_norm_eps = g.get_float(arch + ".attention.layer_norm_rms_epsilon");

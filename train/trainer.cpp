@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -75,6 +76,14 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
   DRLLM_CHECK(n_ > 0, "no training examples");
   DRLLM_CHECK(o_.batch > 0 && o_.micro_batch > 0 && o_.epochs > 0,
               "--batch, --micro-batch and --epochs must be positive");
+  DRLLM_CHECK(o_.checkpoint_every > 0 && o_.keep_checkpoints > 0, "--checkpoint-every (", o_.checkpoint_every,
+              ") and --keep-checkpoints (", o_.keep_checkpoints, ") must be positive");
+  DRLLM_CHECK(o_.warmup >= 0 && o_.max_steps >= 0, "--warmup and --max-steps must not be negative");
+  DRLLM_CHECK(std::isfinite(o_.adamw.lr) && o_.adamw.lr > 0 && std::isfinite(o_.adamw.weight_decay) &&
+                  o_.adamw.weight_decay >= 0 && std::isfinite(o_.gamma) && o_.gamma >= 0 && o_.beta > 0 &&
+                  o_.beta < 1,
+              "--lr (", o_.adamw.lr, ") must be a positive number, --weight-decay (", o_.adamw.weight_decay,
+              ") and --gamma (", o_.gamma, ") non-negative numbers, --class-beta (", o_.beta, ") in (0, 1)");
   steps_per_epoch_ = (n_ + o_.batch - 1) / o_.batch;
   total_steps_ = o_.epochs * steps_per_epoch_;
   last_step_ = o_.max_steps > 0 ? std::min(o_.max_steps, total_steps_) : total_steps_;

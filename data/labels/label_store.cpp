@@ -179,6 +179,8 @@ void write_shard(const std::string& path, const ShardHeader& header, const std::
   const hsize_t n = rows.size(), L = static_cast<hsize_t>(header.num_layers);
   for (const LabelRow& r : rows) {
     DRLLM_CHECK(r.labels.size() == L, path, ": row ", r.item_id, " has ", r.labels.size(), " labels, expected ", L);
+    for (uint8_t label : r.labels)
+      DRLLM_CHECK(label <= 2, path, ": row ", r.item_id, " has label ", int(label), "; labels are 0, 1 or 2");
     if (header.feature_dim)
       DRLLM_CHECK(r.features.size() == L * kFeatureWindows * header.feature_dim, path, ": row ", r.item_id,
                   " has ", r.features.size(), " feature values, expected ",
@@ -237,6 +239,16 @@ Shard read_shard(const std::string& path, bool features) {
   const size_t L = static_cast<size_t>(h.num_layers);
   shard.rows.resize(n);
   read_rows(f, shard.rows, L);
+  // Values a reader indexes with, checked before anything counts by them (a shard whose checksum was forged
+  // along with its labels must still not corrupt a histogram or a training batch).
+  for (const LabelRow& r : shard.rows) {
+    for (size_t l = 0; l < L; ++l)
+      DRLLM_CHECK(r.labels[l] <= 2, path, ": example ", r.item_id, " has label ", int(r.labels[l]), " at layer ", l,
+                  "; labels are 0, 1 or 2");
+    for (int16_t layer : r.best_path)
+      DRLLM_CHECK(layer >= 0 && static_cast<size_t>(layer) < L, path, ": example ", r.item_id,
+                  " has layer ", layer, " in best_path; the model has ", L, " layers");
+  }
   if (f.has("features")) {
     std::vector<hsize_t> dims = f.shape("features");
     DRLLM_CHECK(dims.size() == 4 && dims[0] == n && dims[1] == L && dims[2] == kFeatureWindows, path,

@@ -56,6 +56,9 @@ r = run("generate", "--model", model, "--plan", "1,1,3,1")
 check(r.returncode == 1 and "entry 2 is '3'" in r.stderr, "a plan value above 2 is a clear error", r.stderr)
 r = run("generate", "--model", model, "--plan", "1,1")
 check(r.returncode == 1 and "2 entries but the model has 4 layers" in r.stderr, "a short plan is a clear error", r.stderr)
+r = run("--threads", "100000", "generate", "--model", model, "--prompt-ids", "1 2", "--max-new-tokens", "1")
+check(r.returncode == 1 and "--threads 100000: at most" in r.stderr, "an impossible thread count is a clear error",
+      r.stderr[-500:])
 r = run("inspect", os.path.join(fixtures, "no-such-model"))
 check(r.returncode == 1 and "no-such-model" in r.stderr, "a missing model folder is named", r.stderr)
 

@@ -242,6 +242,13 @@ def bad_files_refused():
     w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
     expect_error(bad, ["llama.block_count", "should be an unsigned integer but is string"],
                  "metadata of the wrong type is a clear error")
+    w = GGUFWriter(bad, "llama")
+    for key, value in (("llama.block_count", 1), ("llama.embedding_length", 8), ("llama.feed_forward_length", 16),
+                       ("llama.attention.head_count", 0)):
+        w.add_uint32(key, value)
+    w.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    expect_error(bad, ["llama.attention.head_count is 0"], "a head count of 0 is a clear error, not a division by zero")
 
 
 checks.run([dequantization_equals_gguf, real_tensors_dequantize, logits_equal_transformers,

@@ -209,6 +209,26 @@ def other_runs_refused():
           "a shard of another search configuration is refused", r.stderr[-800:])
 
 
+def out_of_range_labels_refused():
+    """A label outside 0-2 (its checksum recomputed, so only the value is wrong) is refused by name before anything
+    counts by it."""
+    single, _ = reference_run()
+    forged = os.path.join(work, "label-3")
+    shutil.rmtree(forged, ignore_errors=True)
+    shutil.copytree(single, forged)
+    victim = sorted(glob.glob(os.path.join(forged, "shard-*.h5")))[0]
+    with h5py.File(victim, "r+") as f:
+        labels = f["labels"][()]
+        labels[0, 7] = 3
+        f["labels"][...] = labels
+    forge_checksum(victim)
+    for cmd, what in (([drllm, "labels", "inspect", forged], "labels inspect"),
+                      ([drllm, "train", "--labels", forged, "--out", os.path.join(work, "label-3-run")], "train")):
+        r = run(cmd)
+        check(r.returncode == 1 and os.path.basename(victim) in r.stderr and "labels are 0, 1 or 2" in r.stderr,
+              f"{what} refuses a label of 3, naming the shard", r.stderr[-600:])
+
+
 def damaged_shards_named():
     """A corrupted and a truncated shard are detected and named; committed shards stay."""
     single, _ = reference_run()
@@ -313,6 +333,6 @@ def features_equal_transformers():
 
 
 checks.run([ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, preempt_then_resume,
-            other_runs_refused, damaged_shards_named, full_disk_loses_nothing, official_json_round_trip,
-            features_equal_transformers])
+            other_runs_refused, out_of_range_labels_refused, damaged_shards_named, full_disk_loses_nothing,
+            official_json_round_trip, features_equal_transformers])
 checks.finish()

@@ -214,6 +214,11 @@ def damaged_and_refused_checkpoints():
              "--micro-batch", "1", "--warmup", "5", "--epochs", "81"])
     check(r.returncode != 0 and "other settings" in r.stderr, "a checkpoint of other settings is refused",
           r.stderr[-500:])
+    for bad, message in ((["--checkpoint-every", "0"], "--checkpoint-every (0)"), (["--lr", "nan"], "--lr (nan)"),
+                         (["--keep-checkpoints", "0"], "--keep-checkpoints (0)")):
+        r = run([drllm, "train", "--labels", labels(), "--out", os.path.join(work, "bad-options"), *bad])
+        check(r.returncode == 1 and message in r.stderr and "must be" in r.stderr,
+              f"{' '.join(bad)} is refused with a clear error", r.stderr[-500:])
 
 
 def cached_equals_online():

@@ -74,6 +74,19 @@ TEST(LabelStore, RowsComeBackAsWritten) {
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 }
 
+TEST(LabelStore, ALabelOutsideZeroToTwoIsNotWritten) {
+  const std::string dir = fresh_dir("range");
+  LabelRow bad = row(0);
+  bad.labels[1] = 3;
+  try {
+    write_shard(next_shard_path(dir, 0), header(), {bad});
+    FAIL() << "a label of 3 must not be written";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("labels are 0, 1 or 2"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(list_shards(dir).empty());
+}
+
 TEST(LabelStore, AFlippedByteIsNamed) {
   const std::string dir = fresh_dir("flip");
   const std::string path = next_shard_path(dir, 0);

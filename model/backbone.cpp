@@ -1,8 +1,10 @@
 #include "model/backbone.h"
 
+#include <ATen/Context.h>  // at::hasCUDA, at::getNumGPUs
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard
 
 #include <filesystem>
+#include <optional>
 
 #include "common/error.h"
 #include "formats/gguf.h"
@@ -19,8 +21,34 @@ Backbone Backbone::load(const std::string& model_path, const LoadOptions& option
   return load(ModelFiles::open(model_path), options);
 }
 
+namespace {
+
+// The --device text as a device this process can use: a clear error for a malformed name, a CUDA device in a build
+// or on a machine without CUDA, or a device index past the ones there are (LibTorch's own messages list its
+// dispatcher's backends instead).
+at::Device usable_device(const std::string& text) {
+  std::optional<at::Device> device;
+  try {
+    device.emplace(text);
+  } catch (const c10::Error&) {
+    throw Error(cat("--device '", text, "' is not a device; expected cpu, cuda or cuda:N"));
+  }
+  if (device->is_cuda()) {
+    DRLLM_CHECK(at::hasCUDA(), "--device ", text, ": CUDA is not available here (this build or this machine has no ",
+                "GPU; a CUDA build is configured with -DDRLLM_CUDA=ON)");
+    const int64_t count = static_cast<int64_t>(at::getNumGPUs());
+    DRLLM_CHECK(device->index() < count, "--device ", text, ": this machine has ", count, " CUDA device",
+                count == 1 ? "" : "s", " (cuda:0 to cuda:", count - 1, ")");
+  } else {
+    DRLLM_CHECK(device->is_cpu(), "--device ", text, ": drllm runs on cpu or cuda");
+  }
+  return *device;
+}
+
+}  // namespace
+
 Backbone Backbone::load(const ModelFiles& files, const LoadOptions& options) {
-  at::Device device(options.device);
+  at::Device device = usable_device(options.device);
   auto compute_dtype = [&](const std::string& checkpoint_dtype) {
     if (options.dtype != "auto") return scalar_type_of(options.dtype);
     return device.is_cuda() ? scalar_type_of(checkpoint_dtype) : at::kFloat;

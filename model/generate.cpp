@@ -17,7 +17,10 @@ Generation generate_greedy(Backbone& backbone, const std::vector<TokenId>& promp
 Generation generate_greedy(Backbone& backbone, const std::vector<TokenId>& prompt, PlanSource& source,
                            const GenerationOptions& options, const LayerObserver& observer) {
   DRLLM_CHECK(!prompt.empty(), "generate: the prompt is empty");
-  DRLLM_CHECK(options.max_new_tokens >= 0, "generate: max_new_tokens must be >= 0");
+  // The KV cache is sized from the budget, so an absurd one must fail here, not in an allocation.
+  constexpr int64_t kMostNewTokens = int64_t{1} << 20;
+  DRLLM_CHECK(options.max_new_tokens >= 0 && options.max_new_tokens <= kMostNewTokens, "generate: --max-new-tokens ",
+              options.max_new_tokens, " is outside [0, ", kMostNewTokens, "]");
   KvCache cache = backbone.new_cache(options.repeat_kv, static_cast<int64_t>(prompt.size()) + options.max_new_tokens);
   Generation out;
   if (options.max_new_tokens == 0) return out;

@@ -59,6 +59,12 @@ check(r.returncode == 1 and "2 entries but the model has 4 layers" in r.stderr, 
 r = run("--threads", "100000", "generate", "--model", model, "--prompt-ids", "1 2", "--max-new-tokens", "1")
 check(r.returncode == 1 and "--threads 100000: at most" in r.stderr, "an impossible thread count is a clear error",
       r.stderr[-500:])
+r = run("generate", "--model", model, "--prompt-ids", "1 2", "--device", "cuda:99")
+check(r.returncode == 1 and "--device cuda:99" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+      "a CUDA device on a machine without one is a one-line error", r.stderr[-800:])
+r = run("generate", "--model", model, "--prompt-ids", "1 2", "--max-new-tokens", "2000000000")
+check(r.returncode == 1 and "--max-new-tokens 2000000000 is outside" in r.stderr,
+      "an absurd token budget is refused before any allocation", r.stderr[-500:])
 r = run("inspect", os.path.join(fixtures, "no-such-model"))
 check(r.returncode == 1 and "no-such-model" in r.stderr, "a missing model folder is named", r.stderr)
 

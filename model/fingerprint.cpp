@@ -53,10 +53,4 @@ CheckpointSummary summarize_safetensors(const std::string& config_path, const fo
   return s;
 }
 
-CheckpointSummary summarize_checkpoint(const std::string& model_dir) {
-  if (formats::is_gguf_path(model_dir)) return summarize_gguf(formats::GgufFile(model_dir));
-  return summarize_safetensors((std::filesystem::path(model_dir) / "config.json").string(),
-                               formats::SafetensorsCheckpoint(model_dir));
-}
-
 }  // namespace drllm::model

@@ -22,8 +22,7 @@ struct CheckpointSummary {
 };
 
 // A Hugging Face folder, or a .gguf file (fingerprint: sha256 of its header, metadata and tensor index).
-// Opens the files itself: a command that also loads the model uses ModelFiles::summary() (model/model_files.h).
-CheckpointSummary summarize_checkpoint(const std::string& model_path);
+// Of files already open: commands get it from ModelFiles::summary() (model/model_files.h), which opens them once.
 CheckpointSummary summarize_gguf(const formats::GgufFile& gguf);
 CheckpointSummary summarize_safetensors(const std::string& config_path, const formats::SafetensorsCheckpoint& checkpoint);
 

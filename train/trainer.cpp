@@ -69,6 +69,7 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
       o_(std::move(options)),
       id_(std::move(identity)),
       run_dir_(std::move(run_dir)),
+      store_(run_dir_, o_.keep_checkpoints),
       device_(o_.device) {
   L_ = train_set_.labels.size(1);
   d_ = train_set_.inputs.size(3);
@@ -109,8 +110,7 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
 }
 
 bool Trainer::try_resume() {
-  checkpoints::CheckpointStore store(run_dir_, o_.keep_checkpoints);
-  auto found = store.newest_valid([&](const std::string& warning) {
+  auto found = store_.newest_valid([&](const std::string& warning) {
     if (runtime_.is_root()) std::cerr << "warning: " << warning << "\n";
   });
   if (!found) return false;
@@ -137,8 +137,7 @@ bool Trainer::try_resume() {
 
 void Trainer::checkpoint() {
   if (runtime_.is_root()) {
-    checkpoints::CheckpointStore store(run_dir_, o_.keep_checkpoints);
-    store.save(step_, [&](const std::string& dir) {
+    store_.save(step_, [&](const std::string& dir) {
       bank_.save(dir + "/routers.safetensors", id_.model_fingerprint);
       std::vector<std::pair<std::string, at::Tensor>> moments;
       for (size_t i = 0; i < optimizer_->exp_avg.size(); ++i) {

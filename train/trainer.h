@@ -12,6 +12,7 @@
 #include <vector>
 #include <string>
 
+#include "checkpoints/checkpoint_store.h"
 #include "dist/communicator.h"
 #include "dist/runtime.h"
 #include "routing/router_bank.h"
@@ -88,6 +89,7 @@ class Trainer {
   TrainOptions o_;
   TrainIdentity id_;
   std::string run_dir_;
+  checkpoints::CheckpointStore store_;
   at::Device device_;
   int64_t L_, d_, n_, steps_per_epoch_, total_steps_, last_step_;
   at::Tensor alpha_;

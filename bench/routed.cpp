@@ -18,7 +18,7 @@ using namespace drllm;
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
-  std::string model_path = std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  std::string model_path = std::string("smollm2-135m-instruct");
   std::string data_path = std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_test.jsonl";
   std::string routers_path;
   size_t prompts = 32;

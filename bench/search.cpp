@@ -45,7 +45,7 @@ static Run run(model::Backbone& backbone, const text::Tokenizer& tokenizer, cons
 }
 
 int main(int argc, char** argv) {
-  std::string model_path = std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  std::string model_path = std::string("smollm2-135m-instruct");
   std::string data_path = std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_train.jsonl";
   size_t limit = 20;
   search::MctsOptions mcts;

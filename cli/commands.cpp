@@ -4,12 +4,22 @@
 #include <cstdlib>
 
 #include "common/error.h"
+#include "model/registry.h"
 
 namespace drllm::cli {
 
 std::string default_model_dir() {
-  if (const char* env = std::getenv("DRLLM_MODEL")) return env;
-  return std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (const char* env = std::getenv("DRLLM_MODEL"); env && *env) return env;
+  return model::default_model_name();
+}
+
+void add_backbone_options(CLI::App* cmd, model::LoadOptions& options) {
+  cmd->add_option("--device", options.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", options.dtype,
+                  "compute dtype: auto ($DRLLM_DTYPE if set; else bfloat16 on CPUs with native bf16 matmuls "
+                  "(AVX512-BF16, AMX), float32 on other CPUs, the checkpoint's dtype on CUDA), float32, bfloat16, "
+                  "float16")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "float32", "bfloat16", "float16"}));
 }
 
 void add_commands(CLI::App& app, const CommonOptions& common) {
@@ -23,6 +33,7 @@ void add_commands(CLI::App& app, const CommonOptions& common) {
   add_labels(app);
   add_train(app, common);
   add_demo(app, common);
+  add_models(app);
 }
 
 }  // namespace drllm::cli

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/token_id.h"
+#include "model/load_options.h"
 
 namespace drllm::cli {
 
@@ -29,10 +30,14 @@ void add_search(CLI::App& app, const CommonOptions& common);
 void add_labels(CLI::App& app);
 void add_train(CLI::App& app, const CommonOptions& common);
 void add_demo(CLI::App& app, const CommonOptions& common);
+void add_models(CLI::App& app);
 
-// The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default that
-// scripts/setup fetches into the project's models/ folder (SmolLM2-135M-Instruct, Q4_1 GGUF).
+// The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default of the model
+// registry (model/registry.h: Qwen2.5-Coder-1.5B-Instruct), which scripts/setup fetches.
 std::string default_model_dir();
+
+// --device and --dtype, for every subcommand that runs the backbone.
+void add_backbone_options(CLI::App* cmd, model::LoadOptions& options);
 
 // Space-separated token ids ("12 7 9"); `where` names the input in the error for a bad item.
 std::vector<TokenId> parse_token_ids(const std::string& text, const std::string& where);

@@ -35,6 +35,7 @@ struct DemoOptions {
   std::string model = default_model_dir();
   size_t arc_train = 32, gsm8k_train = 8, arc_test = 50, gsm8k_test = 20, piqa = 50, openbookqa = 50, sweep = 20;
   int simulations = 20;
+  model::LoadOptions backbone;  // --device, --dtype
 };
 
 void run_demo(const DemoOptions& o, const CommonOptions& common) {
@@ -53,6 +54,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   auto search_job = [&](const std::string& task, const std::string& file, size_t limit, const std::string& folder) {
     search::LabelSearchOptions s;
     s.model = o.model;
+    s.backbone = o.backbone;
     s.data = data + "/" + file;
     s.task = task;
     s.limit = limit;
@@ -73,6 +75,8 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   t.labels = {out + "/labels-arc", out + "/labels-gsm8k"};
   t.out = out + "/train";
   t.model = o.model;
+  t.backbone = o.backbone;
+  t.train.device = o.backbone.device;
   t.train.warmup = 20;
   t.holdout_every = 5;
   json trained = train::run_training(t, runtime);
@@ -89,6 +93,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   auto eval_job = [&](const std::string& task, const std::string& file, size_t limit, double p, const std::string& dir) {
     eval::EvaluationOptions e;
     e.model = o.model;
+    e.backbone = o.backbone;
     e.data = data + "/" + file;
     e.task = task;
     e.limit = limit;
@@ -149,6 +154,7 @@ void add_demo(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--data-dir", o->data_dir, "folder of the benchmark files (the shared assets' data/)")
       ->capture_default_str();
   cmd->add_option("--model", o->model, "model")->capture_default_str();
+  add_backbone_options(cmd, o->backbone);
   cmd->add_option("--arc-train", o->arc_train, "ARC-Challenge train questions searched")->capture_default_str();
   cmd->add_option("--gsm8k-train", o->gsm8k_train, "GSM8K train questions searched")->capture_default_str();
   cmd->add_option("--simulations", o->simulations, "MCTS simulations per question")->capture_default_str();

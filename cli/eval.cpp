@@ -47,6 +47,7 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--instruct", o->job.instruct, "auto (from the model name), yes or no")
       ->capture_default_str()->check(CLI::IsMember({"auto", "yes", "no"}));
   cmd->add_option("--chat-template", o->job.chat_template, "template by name (default: the model's)");
+  add_backbone_options(cmd, o->job.backbone);
   cmd->add_option("--plan", o->job.plan, "layer plan (default: every layer once)");
   cmd->add_option("--routers", o->job.routers, "routers (drllm export-routers): evaluate unrouted and routed on the "
                                            "same examples; writes report.json, report.md and routing.svg");

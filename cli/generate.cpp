@@ -15,6 +15,7 @@
 #include "routing/routed_generation.h"
 #include "common/error.h"
 #include "model/backbone.h"
+#include "model/compute_dtype.h"
 #include "model/generate.h"
 
 namespace drllm::cli {
@@ -36,8 +37,7 @@ struct GenerateOptions {
   bool no_eos_stop = false;
   bool jsonl = false;
   std::string repeat_kv = "shared";
-  std::string device = "cpu";
-  std::string dtype = "auto";
+  model::LoadOptions backbone;  // --device, --dtype
   std::string routers;  // exported routers: each prompt's plan decided by them
   routing::RoutingOptions routing;
 };
@@ -63,7 +63,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   int threads = configure_threads(common.threads);
   auto t0 = std::chrono::steady_clock::now();
   const model::ModelFiles files = model::ModelFiles::open(o.model_dir);
-  model::Backbone backbone = model::Backbone::load(files, {o.device, o.dtype});
+  model::Backbone backbone = model::Backbone::load(files, o.backbone);
   const model::ModelConfig& config = backbone.config();
   model::LayerPlan plan = o.plan.empty() ? model::LayerPlan::all_execute(config.num_layers)
                                          : model::LayerPlan::parse(o.plan);
@@ -143,7 +143,8 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   auto t2 = std::chrono::steady_clock::now();
   double load_s = std::chrono::duration<double>(t1 - t0).count(), gen_s = std::chrono::duration<double>(t2 - t1).count();
   std::cerr << "model " << o.model_dir << " (" << model::to_string(config.architecture) << ", " << config.num_layers
-            << " layers) loaded in " << load_s << " s on " << o.device << ", " << threads << " threads; plan "
+            << " layers) loaded in " << load_s << " s on " << o.backbone.device << " in "
+            << model::dtype_name(backbone.dtype()) << ", " << threads << " threads; plan "
             << plan.to_string() << " (" << plan.executed() << " layer visits per pass, repeat KV " << o.repeat_kv
             << ")\n"
             << prompts.size() << " prompts, " << tokens << " tokens in " << gen_s << " s ("
@@ -174,7 +175,7 @@ void add_generate(CLI::App& app, const CommonOptions& common) {
   cmd->add_flag("--jsonl", o->jsonl, "one JSON object per prompt");
   cmd->add_option("--repeat-kv", o->repeat_kv, "KV cache of a repeated layer: shared (as transformers) or separate")
       ->capture_default_str()->check(CLI::IsMember({"shared", "separate"}));
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  add_backbone_options(cmd, o->backbone);
   cmd->add_option("--routers", o->routers, "routers (drllm export-routers): each prompt's plan is theirs");
   cmd->add_option("--router-p", o->routing.p, "control knob p in [-1, 1]: -0.5 the pure router, 0.5 always "
                                                 "execute, below -0.5 towards skipping, above 0.5 towards repeating")
@@ -182,8 +183,6 @@ void add_generate(CLI::App& app, const CommonOptions& common) {
   cmd->add_flag("--reroute-each-step", o->routing.reroute_each_step,
                 "route again at every decode step from the new token (the released code); default: decide at "
                 "prefill and keep the plan");
-  cmd->add_option("--dtype", o->dtype, "auto (fp32 on CPU, checkpoint dtype on CUDA), float32, bfloat16, float16")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "float32", "bfloat16", "float16"}));
   cmd->callback([o, &common] { run_generate(*o, common); });
 }
 

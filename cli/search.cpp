@@ -45,6 +45,7 @@ void add_search(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--limit", o->job.limit, "first N examples only (0: all)")->capture_default_str();
   cmd->add_option("--out", o->job.out, "label folder (shards, manifest.json, summary.json); rerun to resume")
       ->capture_default_str();
+  add_backbone_options(cmd, o->job.backbone);
   cmd->add_option("--policy", o->job.policy, "tree (the paper) or chain (the released code)")
       ->capture_default_str()->check(CLI::IsMember({"tree", "chain"}));
   cmd->add_option("--simulations", o->job.mcts.simulations, "MCTS simulations per example")->capture_default_str();

@@ -57,7 +57,11 @@ void add_train(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--max-steps", t.max_steps, "stop after N steps in all (0: the whole schedule)")->capture_default_str();
   cmd->add_option("--holdout-every", o->job.holdout_every, "hold out every N-th example for the metrics (0: none)")
       ->capture_default_str();
-  cmd->add_option("--device", t.device, "cpu, or cuda / cuda:N (NCCL between ranks)")->capture_default_str();
+  cmd->add_option("--device", t.device, "cpu, or cuda / cuda:N (NCCL between ranks); online inputs run the backbone "
+                                       "there too")->capture_default_str();
+  cmd->add_option("--dtype", o->job.backbone.dtype, "online inputs: the backbone's compute dtype (drllm generate "
+                                                    "--help says what auto picks)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "float32", "bfloat16", "float16"}));
   cmd->callback([o, &common] { run_train(*o, common); });
 
   auto* exp = app.add_subcommand("export-routers", "write a run's routers as safetensors with the official names "

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "model/compute_dtype.h"
 #include "model/model_files.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -42,6 +43,7 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   setup.model_input.prompt_template = o.prompt_template;
   setup.model_input.max_new_tokens = o.max_new_tokens;
   setup.plan = o.plan;
+  setup.backbone = o.backbone;
   setup.routing = o.routing;
   Evaluator evaluator(std::move(setup));
   if (task.num_fewshot > 0) {
@@ -53,7 +55,8 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   if (runtime.is_root()) {
     std::filesystem::create_directories(o.out);
     std::cerr << "eval " << task.name << " on " << loaded.examples.size() << " examples of " << o.data << " with "
-              << o.model << (evaluator.instruct() ? " (instruct)" : " (base)") << ", " << threads << " threads"
+              << o.model << (evaluator.instruct() ? " (instruct)" : " (base)") << " in "
+              << model::dtype_name(evaluator.dtype()) << ", " << threads << " threads"
               << (runtime.size() > 1 ? cat(" x ", runtime.size(), " ranks") : std::string())
               << (o.routers.empty() ? "" : ", unrouted then routed by " + o.routers) << "\n";
   }
@@ -68,6 +71,7 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   if (!runtime.is_root()) return {};
   nlohmann::json report = {{"task", task.name},          {"data", o.data},
                            {"model", o.model},           {"examples", loaded.examples.size()},
+                           {"device", o.backbone.device}, {"dtype", model::dtype_name(evaluator.dtype())},
                            {"ranks", runtime.size()},    {"skipped_rows", loaded.skipped}};
   write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
   if (o.routers.empty()) {

@@ -9,12 +9,14 @@
 #include <string>
 
 #include "dist/runtime.h"
+#include "model/load_options.h"
 #include "routing/routed_generation.h"
 
 namespace drllm::eval {
 
 struct EvaluationOptions {
   std::string model;  // model folder or .gguf
+  model::LoadOptions backbone;  // device and compute dtype
   std::string data, format, task = "arc", out = "runs/eval";
   std::string fewshot_data;  // few-shot tasks: the train file the shots come from
   std::string instruct = "auto", chat_template, plan;

@@ -11,7 +11,7 @@ namespace drllm::eval {
 Evaluator::Evaluator(EvalSetup setup)
     : setup_(std::move(setup)),
       task_(*setup_.task),
-      backbone_(model::Backbone::load(*setup_.files)),
+      backbone_(model::Backbone::load(*setup_.files, setup_.backbone)),
       tokenizer_(setup_.files->tokenizer()),
       plan_(setup_.plan.empty() ? model::LayerPlan::all_execute(backbone_.config().num_layers)
                                 : model::LayerPlan::parse(setup_.plan)),

@@ -29,6 +29,7 @@ struct EvalSetup {
   // instruct or base model, chat template, prompt template (Dr.LLM's setting), and the token budget override
   search::DrllmSettingOptions model_input;
   std::string plan;               // layer plan ("" = every layer once)
+  model::LoadOptions backbone;    // device and compute dtype
   routing::RoutingOptions routing;
 };
 
@@ -53,6 +54,7 @@ class Evaluator {
   const EvalSetup& setup() const { return setup_; }
   bool instruct() const { return instruct_; }
   const model::LayerPlan& plan() const { return plan_; }
+  at::ScalarType dtype() const { return backbone_.dtype(); }
 
  private:
   nlohmann::json drllm_reward(const tasks::Example& ex);

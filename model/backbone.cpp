@@ -4,10 +4,13 @@
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard
 
 #include <filesystem>
+#include <iostream>
 #include <optional>
 
 #include "common/error.h"
 #include "formats/gguf.h"
+#include "model/compute_dtype.h"
+#include "model/converted_cache.h"
 #include "model/gguf_model.h"
 #include "model/model_files.h"
 #include "formats/safetensors.h"
@@ -50,15 +53,14 @@ at::Device usable_device(const std::string& text) {
 Backbone Backbone::load(const ModelFiles& files, const LoadOptions& options) {
   at::Device device = usable_device(options.device);
   auto compute_dtype = [&](const std::string& checkpoint_dtype) {
-    if (options.dtype != "auto") return scalar_type_of(options.dtype);
-    return device.is_cuda() ? scalar_type_of(checkpoint_dtype) : at::kFloat;
+    return resolve_compute_dtype(options.dtype, device, checkpoint_dtype);
   };
   ModelConfig config = files.config();
   if (files.is_gguf()) {
-    const formats::GgufFile& gguf = files.gguf();
-    // A quantized file has no single dtype: CUDA computes in bf16 unless told otherwise.
+    // A quantized file has no single dtype: CUDA computes in bf16 unless told otherwise. Dequantized once per
+    // machine and dtype, then mapped (model/converted_cache.h).
     at::ScalarType dtype = compute_dtype("bfloat16");
-    BackboneWeights weights = load_weights(GgufWeightSource(gguf, config, dtype, device), config);
+    BackboneWeights weights = load_gguf_weights_cached(files, config, dtype, device, &std::cerr);
     return Backbone(std::move(config), std::move(weights), device);
   }
   const formats::SafetensorsCheckpoint& checkpoint = files.safetensors();

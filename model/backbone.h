@@ -1,7 +1,8 @@
 // Backbone: a frozen decoder (embeddings -> L blocks -> norm -> lm_head) that runs any LayerPlan with a KV
 // cache. Llama, Mistral, Qwen2 and Qwen3 blocks, in the order of Hugging Face's modeling_llama.py:
 //   x += o_proj(attn(rope(q), rope(k), v));  x += down(silu(gate(h)) * up(h)), each on an RMS-normed x.
-// Computes in fp32 on CPU and in the checkpoint dtype on CUDA (unless told otherwise).
+// Computes in the dtype model/compute_dtype.h resolves (bf16 on CPUs that multiply it natively, else fp32; the
+// checkpoint's dtype on CUDA) unless told otherwise.
 // Shapes: B batch, T tokens, D hidden, V vocab.
 #pragma once
 
@@ -12,6 +13,7 @@
 
 #include "model/kv_cache.h"
 #include "model/layer_plan.h"
+#include "model/load_options.h"
 #include "model/model_config.h"
 #include "model/plan_source.h"
 #include "model/rope.h"
@@ -38,11 +40,6 @@ class LayerResultCache {
   virtual ~LayerResultCache() = default;
   virtual bool lookup(int64_t layer, at::Tensor& hidden_after, std::vector<Append>& appends) = 0;
   virtual void store(int64_t layer, const at::Tensor& hidden_after, const std::vector<Append>& appends) = 0;
-};
-
-struct LoadOptions {
-  std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
-  std::string dtype = "auto";  // "auto": fp32 on CPU, the checkpoint's dtype on CUDA; or float32/bfloat16/float16
 };
 
 class Backbone {

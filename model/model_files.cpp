@@ -7,13 +7,15 @@
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "model/gguf_model.h"
+#include "model/registry.h"
 
 namespace drllm::model {
 
 namespace fs = std::filesystem;
 
-ModelFiles ModelFiles::open(const std::string& path) {
+ModelFiles ModelFiles::open(const std::string& name_or_path) {
   ModelFiles m;
+  const std::string path = resolve_model_path(name_or_path);
   m.path_ = path;
   if (formats::is_gguf_path(path)) {
     m.gguf_ = std::make_unique<formats::GgufFile>(path);

@@ -22,13 +22,14 @@ namespace drllm::model {
 
 class ModelFiles {
  public:
-  // Reads the config and the tensor index and computes the fingerprint; the weights stay mapped, unread.
-  static ModelFiles open(const std::string& path);
+  // Reads the config and the tensor index and computes the fingerprint; the weights stay mapped, unread. A
+  // registry name (model/registry.h) opens its fetched file.
+  static ModelFiles open(const std::string& name_or_path);
   ModelFiles(ModelFiles&&) noexcept;
   ModelFiles& operator=(ModelFiles&&) noexcept;
   ~ModelFiles();
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return path_; }  // a registry name resolved to its file
   // The file or folder name (Dr.LLM's instruct test reads it).
   std::string name() const;
   bool is_gguf() const { return gguf_ != nullptr; }

@@ -27,6 +27,7 @@ std::string search_config_json(const LabellerSetup& s, const std::string& prompt
       {"prompt", prompt_name},
       {"instruct", instruct},
       {"chat_template", chat_template_name},
+      {"dtype", s.compute_dtype},
   };
   return config.dump();
 }

@@ -23,6 +23,8 @@ struct LabellerSetup {
   MctsOptions mcts;
   GenerationBudget budget;
   model::RepeatKv repeat_kv = model::RepeatKv::Shared;
+  // The backbone's compute dtype, recorded: a search in bf16 and one in fp32 are different configurations.
+  std::string compute_dtype = "float32";
   const tasks::Task* task = nullptr;  // a searchable task: its reward grades every plan
   bool save_features = false;
   EvaluatorShortcuts shortcuts;    // change speed, never results

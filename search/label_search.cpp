@@ -22,6 +22,7 @@
 #include "dist/stop_signal.h"
 #include "dist/work_queue.h"
 #include "model/backbone.h"
+#include "model/compute_dtype.h"
 #include "model/fingerprint.h"
 #include "search/drllm_setting.h"
 #include "search/example_labeller.h"
@@ -46,7 +47,7 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
 
   // 2. Model, tokenizer, the task's setting.
   const model::ModelFiles files = model::ModelFiles::open(o.model);
-  model::Backbone backbone = model::Backbone::load(files);
+  model::Backbone backbone = model::Backbone::load(files, o.backbone);
   text::Tokenizer tokenizer = files.tokenizer();
   DrllmSettingOptions setting_options;
   setting_options.instruct = o.instruct;
@@ -59,6 +60,7 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   setup.repeat_kv = model::parse_repeat_kv(o.repeat_kv);
   setup.task = &task;
   setup.save_features = o.save_features;
+  setup.compute_dtype = model::dtype_name(backbone.dtype());
   setup.shortcuts.prefix_cache_bytes = o.prefix_cache_mb << 20;
   setup.shortcuts.stop_once_settled = !o.generate_in_full;
   ExampleLabeller labeller(backbone, tokenizer, setting.prompt(), setting.chat(), setup);
@@ -88,7 +90,8 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
     for (uint32_t i = 0; i < loaded.examples.size(); ++i)
       if (!done.count(i)) pending.push_back(i);
     std::cerr << "search (" << o.policy << ", " << o.mcts.simulations << " simulations) of " << loaded.examples.size()
-              << " examples of " << o.data << " with " << o.model << " (" << L << " layers) on " << runtime.size()
+              << " examples of " << o.data << " with " << o.model << " (" << L << " layers, "
+              << setup.compute_dtype << ") on " << runtime.size()
               << (runtime.size() == 1 ? " rank" : " ranks") << " (" << dist::launcher_name(runtime.launcher())
               << "), " << threads << " threads each; " << loaded.examples.size() - pending.size()
               << " already in " << o.out << ", " << pending.size() << " to go\n";

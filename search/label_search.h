@@ -9,12 +9,14 @@
 #include <string>
 
 #include "dist/runtime.h"
+#include "model/load_options.h"
 #include "search/mcts.h"
 
 namespace drllm::search {
 
 struct LabelSearchOptions {
   std::string model;  // model folder or .gguf
+  model::LoadOptions backbone;  // device and compute dtype (recorded in the shards' search config)
   std::string data, format, task = "arc", out = "runs/labels", instruct = "auto", chat_template;
   std::string policy = "tree", repeat_kv = "shared";
   size_t limit = 0;

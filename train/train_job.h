@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dist/runtime.h"
+#include "model/load_options.h"
 #include "train/trainer.h"
 
 namespace drllm::train {
@@ -19,6 +20,7 @@ struct TrainJobOptions {
   std::string out = "runs/train";
   std::string inputs = "auto";  // cached, online, or auto (cached when every folder has features)
   std::string model;            // the backbone, for online inputs
+  model::LoadOptions backbone;  // its device and compute dtype (online inputs)
   int64_t holdout_every = 10;   // hold out every N-th example for the metrics (0: none)
   TrainOptions train;
 };

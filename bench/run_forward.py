@@ -72,9 +72,9 @@ def bench_transformers(folder, dtype, vocab):
 
     def run(decode):
         cache = DynamicCache(config=model.config)
-        logits = model(ids, past_key_values=cache, use_cache=True, logits_to_keep=1).logits
+        logits = model(ids, cache=cache, use_cache=True, logits_to_keep=1).logits
         for _ in range(steps if decode else 0):
-            logits = model(logits[:, -1].argmax(-1, keepdim=True), past_key_values=cache, use_cache=True).logits
+            logits = model(logits[:, -1].argmax(-1, keepdim=True), cache=cache, use_cache=True).logits
 
     out["decode"] = steps / (best_time(2, lambda: run(True)) - best_time(2, lambda: run(False)))
     del model

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
@@ -198,9 +199,19 @@ std::string remembered_file_sha256(const std::string& path) {
 
 BackboneWeights load_gguf_weights_cached(const ModelFiles& files, const ModelConfig& config, at::ScalarType dtype,
                                          at::Device device, std::ostream* log) {
-  if (!converted_cache_enabled()) return load_weights(GgufWeightSource(files.gguf(), config, dtype, device), config);
-  const std::string sha = remembered_file_sha256(files.path());
-  const std::string path = converted_cache_path(sha, dtype);
+  auto dequantize = [&] { return load_weights(GgufWeightSource(files.gguf(), config, dtype, device), config); };
+  if (!converted_cache_enabled()) return dequantize();
+  std::string sha, path;
+  std::optional<FileLock> lock;
+  try {
+    sha = remembered_file_sha256(files.path());
+    path = converted_cache_path(sha, dtype);
+    fs::create_directories(converted_dir());
+    lock.emplace(path);  // ranks starting together: one converts, the others wait and map
+  } catch (const std::exception& e) {
+    if (log) *log << "the converted cache is not usable here (" << e.what() << "); dequantizing at this start\n";
+    return dequantize();
+  }
   auto on_device = [&](BackboneWeights w) {
     if (device.is_cpu()) return w;
     auto move = [&](at::Tensor& t) {
@@ -215,8 +226,6 @@ BackboneWeights load_gguf_weights_cached(const ModelFiles& files, const ModelCon
     w.lm_head = config.tie_word_embeddings ? w.embed : w.lm_head.to(device);
     return w;
   };
-  fs::create_directories(converted_dir());
-  FileLock lock(path);  // ranks starting together: one converts, the others wait and map
   if (fs::exists(path)) {
     try {
       return on_device(map_converted(path, config, sha, dtype));
@@ -227,7 +236,13 @@ BackboneWeights load_gguf_weights_cached(const ModelFiles& files, const ModelCon
   }
   if (log) *log << "converting " << files.path() << " to " << dtype_name(dtype) << " once, into " << path << "\n";
   BackboneWeights w = load_weights(GgufWeightSource(files.gguf(), config, dtype, at::kCPU), config);
-  write_converted(path, config, w, sha, fs::path(files.path()).filename().string(), dtype);
+  try {
+    write_converted(path, config, w, sha, fs::path(files.path()).filename().string(), dtype);
+  } catch (const std::exception& e) {
+    // A full disk or a read-only cache costs the next start its speed, not this job its run.
+    if (log) *log << "could not write the converted cache (" << e.what() << "); running from the dequantized weights\n";
+    return on_device(std::move(w));
+  }
   w = {};  // the dequantized copy: from now on the mapped file serves
   return on_device(map_converted(path, config, sha, dtype));
 }

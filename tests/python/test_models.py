@@ -8,7 +8,8 @@
   and leaves no model file;
 - `--model NAME` takes a registry name; one not fetched is an error that says how to fetch it;
 - the converted cache: the second start maps what the first converted, with the same tokens as no cache at all;
-  a damaged cache file is detected, rebuilt and never used; a changed source is hashed again (a new key).
+  a damaged cache file is detected, rebuilt and never used; a changed source is hashed again (a new key); a
+  cache that cannot be written costs speed, not the run.
 
 usage: test_models.py DRLLM SMOLLM2_GGUF WORK_DIR"""
 import hashlib
@@ -135,6 +136,11 @@ def converted_cache():
         f.truncate(os.path.getsize(converted) // 2)
     r4, fourth = prompt_tokens(cache, NAME)
     check(fourth == plain and "not usable" in r4.stderr, "a truncated cache is detected and rebuilt", r4.stderr)
+    blocked = os.path.join(work, "not-a-folder")
+    open(blocked, "w").write("a file where the cache folder would be")
+    r6, sixth = prompt_tokens(os.path.join(blocked, "cache"), model_path)
+    check(sixth == plain and "not usable here" in r6.stderr,
+          "a cache that cannot be written is reported and the run goes on without it", r6.stderr)
     with open(local, "r+b") as f:  # change the source: one byte of the GGUF's padding-free tail
         f.seek(-1, 2)
         last = f.read(1)

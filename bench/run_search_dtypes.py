@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import h5py
 
@@ -54,11 +53,7 @@ def main():
             cmd = [a.drllm, "--threads", str(a.threads), "search", "--model", a.model, "--dtype", dtype, "--data",
                    a.data, "--task", "arc", "--limit", str(a.limit), "--simulations", str(a.simulations), "--out", out]
             print("+", " ".join(cmd), file=sys.stderr, flush=True)
-            t0 = time.time()
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            s = json.load(open(summary_path))
-            s["wall_seconds"] = time.time() - t0
-            json.dump(s, open(summary_path, "w"), indent=2)
         summaries[dtype] = json.load(open(summary_path))
         rows[dtype] = read_rows(out)
     print(f"{a.model}, {a.limit} questions of {os.path.basename(a.data)}, {a.simulations} simulations, "
@@ -67,10 +62,11 @@ def main():
           "| s / example |\n|---|---|---|---|---|---|---|")
     for dtype, s in summaries.items():
         n = s["examples"]
-        seconds = s.get("wall_seconds", s["seconds_this_run"])
+        # The last run's own rate (a resumed folder's earlier examples ran in another process).
+        per_example = s["seconds_this_run"] / max(s["examples_this_run"], 1)
         print(f"| {dtype} | {100 * s['default_accuracy']:.0f} % | {100 * s['best_accuracy']:.0f} % | "
               f"{round(s['improved_share'] * n)} of {n} | {s['layers_saved']:.2f} of {s['num_layers']} | "
-              f"{s['evaluations_per_example']:.1f} | {seconds / n:.1f} |")
+              f"{s['evaluations_per_example']:.1f} | {per_example:.1f} |")
     if len(rows) == 2:
         (da, ra), (db, rb) = rows.items()
         common = sorted(set(ra) & set(rb))

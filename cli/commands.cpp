@@ -15,7 +15,11 @@ std::string default_model_dir() {
 
 void add_backbone_options(CLI::App* cmd, model::LoadOptions& options) {
   cmd->add_option("--device", options.device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", options.dtype,
+  add_dtype_option(cmd, options.dtype);
+}
+
+void add_dtype_option(CLI::App* cmd, std::string& dtype) {
+  cmd->add_option("--dtype", dtype,
                   "compute dtype: auto ($DRLLM_DTYPE if set; else bfloat16 on CPUs with native bf16 matmuls "
                   "(AVX512-BF16, AMX), float32 on other CPUs, the checkpoint's dtype on CUDA), float32, bfloat16, "
                   "float16")

@@ -38,6 +38,8 @@ std::string default_model_dir();
 
 // --device and --dtype, for every subcommand that runs the backbone.
 void add_backbone_options(CLI::App* cmd, model::LoadOptions& options);
+// --dtype alone (train, whose --device is the routers' and the backbone's both).
+void add_dtype_option(CLI::App* cmd, std::string& dtype);
 
 // Space-separated token ids ("12 7 9"); `where` names the input in the error for a bad item.
 std::vector<TokenId> parse_token_ids(const std::string& text, const std::string& where);

@@ -75,7 +75,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   t.labels = {out + "/labels-arc", out + "/labels-gsm8k"};
   t.out = out + "/train";
   t.model = o.model;
-  t.backbone = o.backbone;
+  t.backbone_dtype = o.backbone.dtype;
   t.train.device = o.backbone.device;
   t.train.warmup = 20;
   t.holdout_every = 5;

@@ -59,9 +59,7 @@ void add_train(CLI::App& app, const CommonOptions& common) {
       ->capture_default_str();
   cmd->add_option("--device", t.device, "cpu, or cuda / cuda:N (NCCL between ranks); online inputs run the backbone "
                                        "there too")->capture_default_str();
-  cmd->add_option("--dtype", o->job.backbone.dtype, "online inputs: the backbone's compute dtype (drllm generate "
-                                                    "--help says what auto picks)")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "float32", "bfloat16", "float16"}));
+  add_dtype_option(cmd, o->job.backbone_dtype);  // online inputs: the backbone's compute dtype
   cmd->callback([o, &common] { run_train(*o, common); });
 
   auto* exp = app.add_subcommand("export-routers", "write a run's routers as safetensors with the official names "

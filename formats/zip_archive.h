@@ -20,11 +20,9 @@ class ZipArchive {
     uint32_t crc32 = 0;
     uint64_t compressed_size = 0, size = 0, local_header_offset = 0;
   };
-  const std::vector<Member>& members() const { return members_; }
   const Member* find(const std::string& name) const;
   // The member's bytes, inflated and checked against its CRC-32 and size.
   std::vector<uint8_t> read(const std::string& name) const;
-  const std::string& path() const { return path_; }
 
  private:
   std::string path_;

@@ -191,6 +191,8 @@ std::string remembered_file_sha256(const std::string& path) {
   const std::string sha = sha256_file_hex(path);
   fs::create_directories(stamp.parent_path());
   const nlohmann::json j = {{"identity", identity}, {"sha256", sha}};
+  // Ranks hash the same source at the same start, before any lock: each writes a file of its own (PID in the
+  // name) and renames it over the stamp, so no two share write_file_atomically's PATH.tmp.
   write_file_atomically(stamp.string() + "." + std::to_string(::getpid()),
                         [&](std::ostream& out) { out << j.dump(2) << "\n"; });
   fs::rename(stamp.string() + "." + std::to_string(::getpid()), stamp);
@@ -214,16 +216,8 @@ BackboneWeights load_gguf_weights_cached(const ModelFiles& files, const ModelCon
   }
   auto on_device = [&](BackboneWeights w) {
     if (device.is_cpu()) return w;
-    auto move = [&](at::Tensor& t) {
-      if (t.defined()) t = t.to(device);
-    };
-    move(w.embed);
-    move(w.final_norm);
-    for (LayerWeights& l : w.layers)
-      for (at::Tensor* t : {&l.input_norm, &l.qkv_w, &l.qkv_b, &l.q_norm, &l.k_norm, &l.o_w, &l.o_b, &l.post_norm,
-                            &l.gate_up_w, &l.gate_up_b, &l.down_w, &l.down_b})
-        move(*t);
-    w.lm_head = config.tie_word_embeddings ? w.embed : w.lm_head.to(device);
+    for (Field& f : layout(config, w)) *f.tensor = f.tensor->to(device);
+    if (config.tie_word_embeddings) w.lm_head = w.embed;
     return w;
   };
   if (fs::exists(path)) {

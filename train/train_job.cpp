@@ -43,9 +43,8 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
     DRLLM_CHECK(fingerprint == labels.header.model_fingerprint, dirs.front(), " was labelled with another model (",
                 labels.header.model_fingerprint.substr(0, 16), "…) than --model ", o.model, " (",
                 fingerprint.substr(0, 16), "…)");
-    model::LoadOptions load = o.backbone;
-    load.device = o.train.device;  // the routers' device: the backbone runs beside them
-    backbone.emplace(model::Backbone::load(files, load));
+    // The backbone runs beside the routers, on their device.
+    backbone.emplace(model::Backbone::load(files, {o.train.device, o.backbone_dtype}));
   }
   std::vector<RouterData> parts;
   std::string hashes;

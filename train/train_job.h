@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "dist/runtime.h"
-#include "model/load_options.h"
 #include "train/trainer.h"
 
 namespace drllm::train {
@@ -20,7 +19,7 @@ struct TrainJobOptions {
   std::string out = "runs/train";
   std::string inputs = "auto";  // cached, online, or auto (cached when every folder has features)
   std::string model;            // the backbone, for online inputs
-  model::LoadOptions backbone;  // its device and compute dtype (online inputs)
+  std::string backbone_dtype = "auto";  // its compute dtype (online inputs); it runs on train.device
   int64_t holdout_every = 10;   // hold out every N-th example for the metrics (0: none)
   TrainOptions train;
 };

@@ -172,6 +172,14 @@ at::Tensor Backbone::visit_cached(const at::Tensor& x, int64_t layer, int runs, 
   std::vector<int64_t> before;  // slot lengths, to hand the new keys/values to the layer cache
   for (int pass = 0; pass < runs; ++pass) before.push_back(cache.length(cache.slot(layer, pass)));
   hidden = visit(x, layer, runs, cos, sin, cache, nullptr);
+  appends = appended_since(cache, layer, runs, before);
+  layer_cache.store(layer, hidden, appends);
+  return hidden;
+}
+
+std::vector<LayerResultCache::Append> Backbone::appended_since(const KvCache& cache, int64_t layer, int runs,
+                                                               const std::vector<int64_t>& before) {
+  std::vector<LayerResultCache::Append> appends;
   for (int pass = 0; pass < runs; ++pass) {
     int64_t slot = cache.slot(layer, pass);
     // With a shared repeat both passes wrote to one slot: hand it over once, whole.
@@ -179,17 +187,24 @@ at::Tensor Backbone::visit_cached(const at::Tensor& x, int64_t layer, int runs, 
     auto [k, v] = cache.range(slot, before[static_cast<size_t>(pass)], cache.length(slot));
     appends.push_back({slot, k.clone(), v.clone()});
   }
-  layer_cache.store(layer, hidden, appends);
-  return hidden;
+  return appends;
 }
 
 at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, int64_t slot, const at::Tensor& cos,
                            const at::Tensor& sin, KvCache& cache) {
+  return block(x, layer, cos, sin, [&](const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+    auto [keys, values] = cache.append(slot, k, v);  // [B, Hkv, S, Dh]
+    return attention(q, keys, values);
+  });
+}
+
+at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, const at::Tensor& cos, const at::Tensor& sin,
+                           const Attend& attend) {
   const LayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
   const int64_t B = x.size(0), T = x.size(1), H = config_.num_heads, Hkv = config_.num_kv_heads,
                 Dh = config_.head_dim;
 
-  // Attention: fused q/k/v projection, per-head q/k norm (qwen3), rotary, cache append, causal SDPA.
+  // Attention: fused q/k/v projection, per-head q/k norm (qwen3), rotary, then the caller's cache and attention.
   at::Tensor qkv = at::linear(rms_norm(x, w.input_norm), w.qkv_w, w.qkv_b);  // [B, T, (H + 2 Hkv) Dh]
   at::Tensor q = qkv.narrow(-1, 0, H * Dh).view({B, T, H, Dh});
   at::Tensor k = qkv.narrow(-1, H * Dh, Hkv * Dh).view({B, T, Hkv, Dh});
@@ -200,12 +215,7 @@ at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, int64_t slot, con
   }
   q = Rope::apply(q.transpose(1, 2), cos, sin);  // [B, H, T, Dh]
   k = Rope::apply(k.transpose(1, 2), cos, sin);  // [B, Hkv, T, Dh]
-  auto [keys, values] = cache.append(slot, k, v);  // [B, Hkv, S, Dh]
-  // Causal with top-left alignment, as transformers' sdpa path: query i sees slot entries 0..i. With a shared
-  // repeat this is the first pass's keys (docs/method.md). A single decode query sees the whole slot.
-  at::Tensor attn = at::scaled_dot_product_attention(q, keys, values, /*attn_mask=*/{}, /*dropout_p=*/0.0,
-                                                     /*is_causal=*/T > 1, /*scale=*/std::nullopt,
-                                                     /*enable_gqa=*/H != Hkv);  // [B, H, T, Dh]
+  at::Tensor attn = attend(q, k, v);             // [B, H, T, Dh]
   at::Tensor h = x + at::linear(attn.transpose(1, 2).reshape({B, T, H * Dh}), w.o_w, w.o_b);
 
   // Feed-forward: SwiGLU with the fused gate/up projection.
@@ -213,6 +223,14 @@ at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, int64_t slot, con
   const int64_t F = config_.intermediate_size;
   at::Tensor act = at::silu(gate_up.narrow(-1, 0, F)) * gate_up.narrow(-1, F, F);
   return h + at::linear(act, w.down_w, w.down_b);
+}
+
+// Causal with top-left alignment, as transformers' sdpa path: query i sees slot entries 0..i. With a shared
+// repeat this is the first pass's keys (docs/method.md). A single decode query sees the whole slot.
+at::Tensor Backbone::attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) const {
+  return at::scaled_dot_product_attention(q, keys, values, /*attn_mask=*/{}, /*dropout_p=*/0.0,
+                                          /*is_causal=*/q.size(2) > 1, /*scale=*/std::nullopt,
+                                          /*enable_gqa=*/config_.num_heads != config_.num_kv_heads);
 }
 
 // Hugging Face LlamaRMSNorm: normalise in fp32, cast back, then scale.

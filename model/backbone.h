@@ -72,6 +72,22 @@ class Backbone {
   at::Tensor decode(const at::Tensor& tokens, const LayerPlan& plan, KvCache& cache,
                     const LayerObserver& observer = nullptr, LayerResultCache* layer_cache = nullptr);
 
+  // One sequence of a batched forward call: its new tokens, where its plan comes from, its own KV cache and
+  // (optionally) its own layer-result cache.
+  struct SequenceStep {
+    at::Tensor tokens;  // [t] int64: the whole prompt into an empty cache (prefill), or one new token (decode)
+    PlanSource* source = nullptr;
+    KvCache* cache = nullptr;
+    LayerResultCache* layer_cache = nullptr;
+  };
+  // Runs several sequences in one call, each along its own plan, some prefilling and some decoding
+  // (model/backbone_batch.cpp): at each layer only the sequences that run it are computed, their tokens packed
+  // into one matrix for the projections and the MLP, attention sequence by sequence over its own cache; a layer
+  // no sequence runs costs nothing. Each sequence's result equals its own prefill()/decode() (up to the rounding
+  // of a matmul over more rows). Logits [V] of each sequence's last position, in the steps' order. No observers:
+  // a plan source that reads the hidden states sees each sequence's own [1, t, D].
+  std::vector<Forward> forward_batch(const std::vector<SequenceStep>& steps);
+
   KvCache new_cache(RepeatKv mode, int64_t expected_tokens = 256) const;
 
   const ModelConfig& config() const { return config_; }
@@ -95,6 +111,17 @@ class Backbone {
   // x [B, T, D] -> x after one visit of layer `layer`, its keys/values appended to `slot`
   at::Tensor block(const at::Tensor& x, int64_t layer, int64_t slot, const at::Tensor& cos, const at::Tensor& sin,
                    KvCache& cache);
+  // The same with the cache and attention left to `attend`: (q [B, H, T, Dh], the new k and v [B, Hkv, T, Dh])
+  // -> attention output [B, H, T, Dh]. A packed batch attends sequence by sequence (model/backbone_batch.cpp).
+  using Attend = std::function<at::Tensor(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)>;
+  at::Tensor block(const at::Tensor& x, int64_t layer, const at::Tensor& cos, const at::Tensor& sin,
+                   const Attend& attend);
+  // q [B, H, T, Dh] over a slot's keys and values [B, Hkv, S, Dh], causal from the slot's first entry.
+  at::Tensor attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) const;
+  // The keys and values `runs` passes of `layer` appended to `cache` after its slots held `before` entries, each
+  // slot once (a shared repeat writes both passes to one slot), copied: what a LayerResultCache stores.
+  static std::vector<LayerResultCache::Append> appended_since(const KvCache& cache, int64_t layer, int runs,
+                                                              const std::vector<int64_t>& before);
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor logits(const at::Tensor& hidden, bool all_positions) const;
 

@@ -14,6 +14,17 @@
 
 namespace drllm::bench {
 
+// "1,4,8" -> {1, 4, 8} (the benches' --batches).
+inline std::vector<int64_t> parse_list(const std::string& text) {
+  std::vector<int64_t> out;
+  for (size_t at = 0; at < text.size();) {
+    size_t comma = text.find(',', at);
+    out.push_back(std::stoll(text.substr(at, comma - at)));
+    at = comma == std::string::npos ? text.size() : comma + 1;
+  }
+  return out;
+}
+
 struct ArcWorkload {
   model::ModelFiles files;
   model::Backbone backbone;

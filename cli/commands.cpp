@@ -26,6 +26,24 @@ void add_dtype_option(CLI::App* cmd, std::string& dtype) {
       ->capture_default_str()->check(CLI::IsMember({"auto", "float32", "bfloat16", "float16"}));
 }
 
+int64_t BatchFlags::batch_for(const std::string& device) const {
+  if (batch > 0) return batch;
+  return device.rfind("cuda", 0) == 0 ? 32 : 8;
+}
+
+size_t BatchFlags::memory_bytes() const { return static_cast<size_t>(max_memory_gb * double(1ull << 30)); }
+
+void add_batch_options(CLI::App* cmd, BatchFlags& flags, const std::string& what) {
+  cmd->add_option("--batch", flags.batch,
+                  cat(what, " at once, in one batched forward per step (0: 8 on a CPU, 32 on a GPU); results do not ",
+                      "depend on it"))
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-memory-gb", flags.max_memory_gb,
+                  "memory for the KV caches and activations of the sequences in flight; fewer run at once when "
+                  "they would need more (0: no bound)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+}
+
 void add_commands(CLI::App& app, const CommonOptions& common) {
   add_inspect(app);
   add_generate(app, common);

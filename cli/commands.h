@@ -41,6 +41,16 @@ void add_backbone_options(CLI::App* cmd, model::LoadOptions& options);
 // --dtype alone (train, whose --device is the routers' and the backbone's both).
 void add_dtype_option(CLI::App* cmd, std::string& dtype);
 
+// --batch and --max-memory-gb, for every subcommand that runs sequences in batches (model/batch_generation.h).
+struct BatchFlags {
+  int64_t batch = 0;         // 0: the device's default
+  double max_memory_gb = 0;  // 0: no bound
+  // The batch for a device: --batch, else 8 on a CPU and 32 on a GPU (bench/search, bench/routed).
+  int64_t batch_for(const std::string& device) const;
+  size_t memory_bytes() const;
+};
+void add_batch_options(CLI::App* cmd, BatchFlags& flags, const std::string& what);
+
 // Space-separated token ids ("12 7 9"); `where` names the input in the error for a bad item.
 std::vector<TokenId> parse_token_ids(const std::string& text, const std::string& where);
 

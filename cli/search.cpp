@@ -1,8 +1,8 @@
 // drllm search: Dr.LLM's labels. For each example, Monte-Carlo Tree Search over layer plans; across MPI ranks
 // (mpirun, srun) or in one process. Ranks take examples from a work queue and write their own HDF5 shards into
 // OUT (data/labels/); examples already in OUT's shards are skipped, so rerunning the same command resumes.
-// SIGUSR1/SIGTERM: finish the current example, commit, exit 0. At the end rank 0 writes OUT/manifest.json and
-// OUT/summary.json and prints the summary.
+// SIGUSR1/SIGTERM: end the current batched step, commit the examples done (those in flight are searched again
+// on resume), exit 0. At the end rank 0 writes OUT/manifest.json and OUT/summary.json and prints the summary.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +17,7 @@ namespace {
 
 struct SearchOptions {
   search::LabelSearchOptions job;
+  BatchFlags batch;
   SearchOptions() { job.model = default_model_dir(); }
 };
 
@@ -24,7 +25,10 @@ void run_search(const SearchOptions& o, const CommonOptions& common) {
   dist::Runtime runtime;
   dist::install_stop_signals();
   const int threads = configure_threads(common.threads);
-  nlohmann::json summary = search::run_label_search(o.job, runtime, threads);
+  search::LabelSearchOptions job = o.job;
+  job.batch.max_batch = o.batch.batch_for(job.backbone.device);
+  job.batch.max_memory_bytes = o.batch.memory_bytes();
+  nlohmann::json summary = search::run_label_search(job, runtime, threads);
   if (!runtime.is_root()) return;
   summary.erase("labels_per_layer");  // 3 x L numbers: in summary.json and `drllm labels inspect`
   std::cout << summary.dump(2) << std::endl;
@@ -69,6 +73,7 @@ void add_search(CLI::App& app, const CommonOptions& common) {
                 "results are the same either way)");
   cmd->add_flag("--save-features", o->job.save_features,
                 "also store the router inputs along each best plan (float16), to train without the backbone");
+  add_batch_options(cmd, o->batch, "examples searched");
   cmd->add_option("--chunk", o->job.chunk, "examples a rank takes from the work queue at a time")->capture_default_str();
   cmd->add_option("--shard-rows", o->job.shard_rows, "commit a shard every N examples")->capture_default_str();
   cmd->add_option("--shard-minutes", o->job.shard_minutes, "... or every M minutes")->capture_default_str();

@@ -58,7 +58,7 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
   std::list<Slot> slots;
   size_t memory = 0;
   std::optional<GenerationRequest> waiting;  // taken from the queue but not yet admitted (memory)
-  while (true) {
+  while (!(options.abandon && options.abandon())) {
     // Refill: take requests while a slot is free and their memory fits.
     while (static_cast<int64_t>(slots.size()) < options.max_batch) {
       if (!waiting) waiting = next();

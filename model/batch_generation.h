@@ -29,6 +29,9 @@ struct GenerationRequest {
 struct BatchOptions {
   int64_t max_batch = 8;
   size_t max_memory_bytes = 0;  // KV cache and activations of the sequences in flight; 0: no bound
+  // Checked before each step: true ends the run at once, the sequences in flight dropped unfinished (a
+  // preempted search commits what is done and redoes the rest when rerun).
+  std::function<bool()> abandon;
 };
 
 // Asked whenever a slot is free: the next request, or nullopt if there is none now.
@@ -43,7 +46,7 @@ struct BatchRunStats {
   int64_t most_in_flight = 0;  // the largest batch a call ran
 };
 
-// Runs until no sequence is in flight and NextRequest has none.
+// Runs until no sequence is in flight and NextRequest has none (or `abandon` says so).
 BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, const NextRequest& next,
                                const RequestDone& done);
 

@@ -1,6 +1,7 @@
 #include "routing/routed_generation.h"
 
 #include <chrono>
+#include <memory>
 
 #include "common/error.h"
 #include "routing/router_inputs.h"
@@ -85,6 +86,28 @@ RoutedGeneration generate_routed(model::Backbone& backbone, const RouterBank& ro
   out.plan = source.decided();
   out.forward_passes = source.calls();
   out.router_seconds = source.seconds();
+  return out;
+}
+
+std::vector<RoutedGeneration> generate_routed_batched(model::Backbone& backbone, const RouterBank& routers,
+                                                      const std::vector<std::vector<TokenId>>& prompts,
+                                                      const model::GenerationOptions& options,
+                                                      const RoutingOptions& routing, const model::BatchOptions& batch) {
+  check_fits(routers, backbone);
+  std::vector<std::unique_ptr<RouterPlanSource>> sources;
+  std::vector<model::GenerationRequest> requests;
+  for (const auto& prompt : prompts) {
+    sources.push_back(std::make_unique<RouterPlanSource>(routers, routing, backbone.config().num_layers));
+    requests.push_back({prompt, sources.back().get(), options, 0});
+  }
+  std::vector<model::Generation> generations = model::generate_batched(backbone, std::move(requests), batch);
+  std::vector<RoutedGeneration> out(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    out[i].generation = std::move(generations[i]);
+    out[i].plan = sources[i]->decided();
+    out[i].forward_passes = sources[i]->calls();
+    out[i].router_seconds = sources[i]->seconds();
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/batch_generation.h"
 #include "model/generate.h"
 #include "routing/router_bank.h"
 
@@ -34,6 +35,13 @@ struct RoutedGeneration {
 // Throws when the routers do not fit the backbone (layer count or hidden size).
 RoutedGeneration generate_routed(model::Backbone& backbone, const RouterBank& routers, const std::vector<TokenId>& prompt,
                                  const model::GenerationOptions& options, const RoutingOptions& routing = {});
+
+// The same for many prompts at once (model/batch_generation.h): each sequence routed at its own prefill by its own
+// copy of the decisions, then the batch runs the mixed plans. Results in the prompts' order.
+std::vector<RoutedGeneration> generate_routed_batched(model::Backbone& backbone, const RouterBank& routers,
+                                                      const std::vector<std::vector<TokenId>>& prompts,
+                                                      const model::GenerationOptions& options,
+                                                      const RoutingOptions& routing, const model::BatchOptions& batch);
 
 // Only the routing: the plan the routers choose for this prompt (one prefill, no generation), for callers that
 // do not generate (log-likelihood scoring). Adds the routers' own time to *router_seconds when given.

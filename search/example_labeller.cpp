@@ -42,21 +42,29 @@ ExampleLabeller::ExampleLabeller(model::Backbone& backbone, const text::Tokenize
       setup_(setup),
       evaluator_(backbone, tokenizer, setup.budget, setup.repeat_kv, setup.shortcuts) {}
 
+SearchExample ExampleLabeller::prepare(const tasks::Example& ex) const {
+  return prepare_example(ex, prompt_, chat_, tokenizer_, setup_.task->reward);
+}
+
+bool ExampleLabeller::full_response(const model::LayerPlan& plan) const {
+  return plan == model::LayerPlan::all_execute(backbone_.config().num_layers);
+}
+
 labels::LabelRow ExampleLabeller::label(const tasks::Example& ex, uint32_t example_index) {
-  SearchExample example = prepare_example(ex, prompt_, chat_, tokenizer_, setup_.task->reward);
+  SearchExample example = prepare(ex);
   evaluator_.begin_example();
-  std::map<std::vector<uint8_t>, std::string> responses;
-  const int64_t L = backbone_.config().num_layers;
-  const model::LayerPlan default_plan = model::LayerPlan::all_execute(L);
+  Responses responses;
   auto reward = [&](const model::LayerPlan& plan) {
-    // The default plan's response is stored, so it is generated in full; the best plan's is whole anyway (a
-    // rewarded generation never settles early), unless the best is the default.
-    PlanEvaluator::Outcome outcome = evaluator_.evaluate(example, plan, /*full_response=*/plan == default_plan);
+    PlanEvaluator::Outcome outcome = evaluator_.evaluate(example, plan, full_response(plan));
     responses[plan.counts()] = outcome.response;
     return outcome.reward;
   };
-  SearchResult r = run_mcts(L, reward, setup_.mcts, ex.id);
+  SearchResult r = run_mcts(backbone_.config().num_layers, reward, setup_.mcts, ex.id);
+  return row(ex, example_index, example, r, responses);
+}
 
+labels::LabelRow ExampleLabeller::row(const tasks::Example& ex, uint32_t example_index, const SearchExample& example,
+                                      const SearchResult& r, Responses& responses) {
   labels::LabelRow row;
   row.item_id = ex.id;
   row.example_index = example_index;

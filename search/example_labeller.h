@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "data/labels/label_store.h"
 #include "search/mcts.h"
@@ -40,6 +42,19 @@ class ExampleLabeller {
                   const text::ChatTemplate* chat, LabellerSetup setup);
 
   labels::LabelRow label(const tasks::Example& example, uint32_t example_index);
+
+  // The parts of label(), for a search that drives many examples at once (search/batched_search.h).
+  // The responses generated so far, by plan: the default's and the best's go into the row.
+  using Responses = std::map<std::vector<uint8_t>, std::string>;
+  SearchExample prepare(const tasks::Example& example) const;
+  // The reward of one evaluation, its response kept. The default plan's response is stored, so it is generated in
+  // full; the best plan's is whole anyway (a rewarded generation never settles early), unless the best is the
+  // default.
+  bool full_response(const model::LayerPlan& plan) const;
+  labels::LabelRow row(const tasks::Example& example, uint32_t example_index, const SearchExample& prepared,
+                       const SearchResult& result, Responses& responses);
+  PlanEvaluator& evaluator() { return evaluator_; }
+  const LabellerSetup& setup() const { return setup_; }
 
   // Layer visits computed so far (fewer than planned when the prefix cache shares work).
   int64_t layer_forwards() const { return evaluator_.layer_forwards(); }

@@ -25,6 +25,7 @@
 #include "model/compute_dtype.h"
 #include "model/fingerprint.h"
 #include "search/drllm_setting.h"
+#include "search/batched_search.h"
 #include "search/example_labeller.h"
 
 namespace drllm::search {
@@ -103,18 +104,36 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   dist::WorkQueue queue(runtime, pending, o.chunk);
   labels::ShardWriter buffer(o.out, runtime.rank(), header, static_cast<size_t>(o.shard_rows), o.shard_minutes * 60);
   int64_t labelled = 0;
-  for (std::vector<uint32_t> chunk = queue.next(); !chunk.empty() && !dist::stop_requested(); chunk = queue.next()) {
-    for (uint32_t index : chunk) {
-      labels::LabelRow row = labeller.label(loaded.examples[index], index);
-      ++labelled;
-      double s = std::chrono::duration<double>(Clock::now() - t0).count();
-      std::cerr << me << "example " << index << " (" << row.item_id << "): default " << int(row.baseline_correct)
-                << ", best " << int(row.best_correct) << ", " << row.best_path.size() << " layers, "
-                << row.num_evaluations << " evaluations; " << labelled << " here in " << s << " s\n";
-      buffer.add(std::move(row));
-      if (dist::stop_requested()) break;
+  // Examples from the queue, a chunk at a time, until it is empty or a stop is asked for; up to --batch of
+  // them are searched at once.
+  std::vector<uint32_t> chunk;
+  size_t taken = 0;
+  auto next_example = [&](uint32_t& index) -> const tasks::Example* {
+    if (dist::stop_requested()) return nullptr;
+    if (taken == chunk.size()) {
+      chunk = queue.next();
+      taken = 0;
+      if (chunk.empty()) return nullptr;
     }
-  }
+    index = chunk[taken++];
+    return &loaded.examples[index];
+  };
+  auto row_done = [&](labels::LabelRow row) {
+    ++labelled;
+    double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::cerr << me << "example " << row.example_index << " (" << row.item_id << "): default "
+              << int(row.baseline_correct) << ", best " << int(row.best_correct) << ", " << row.best_path.size()
+              << " layers, " << row.num_evaluations << " evaluations; " << labelled << " here in " << s << " s\n";
+    buffer.add(std::move(row));
+  };
+  model::BatchOptions batch = o.batch;
+  batch.abandon = [] { return dist::stop_requested(); };  // the examples in flight are searched again on resume
+  BatchedLabeller batched(labeller, L, batch);
+  const model::BatchRunStats stats = batched.run(next_example, row_done);
+  if (stats.forward_calls)
+    std::cerr << me << stats.sequences << " evaluations in " << stats.forward_calls << " batched forward calls, "
+              << static_cast<double>(stats.sequence_steps) / static_cast<double>(stats.forward_calls)
+              << " sequences a call on average\n";
   if (dist::stop_requested()) {
     queue.stop();
     std::cerr << me << "signal " << dist::stop_signal() << ": committing and stopping; rerun to resume\n";

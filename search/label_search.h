@@ -1,6 +1,6 @@
 // The label search as a job: every rank of the job takes examples from a work queue, searches each one's layer
 // plans (ExampleLabeller) and commits its rows to its own shards in the label folder; examples already in the
-// folder are skipped, so running the same job again resumes it. SIGUSR1/SIGTERM: each rank finishes its example,
+// folder are skipped, so running the same job again resumes it. SIGUSR1/SIGTERM: each rank ends its current step,
 // commits and returns. At the end rank 0 writes the folder's manifest.json and summary.json.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "dist/runtime.h"
+#include "model/batch_generation.h"
 #include "model/load_options.h"
 #include "search/mcts.h"
 
@@ -27,6 +28,9 @@ struct LabelSearchOptions {
   int chunk = 2, shard_rows = 32;
   double shard_minutes = 10;
   search::MctsOptions mcts;
+  // Examples searched at once, their evaluations batched (search/batched_search.h); the labels do not depend
+  // on it. With a memory budget (bytes, 0: none) for the sequences in flight.
+  model::BatchOptions batch;
 };
 
 // Runs on every rank of `runtime` (a collective). `threads` is only reported. Returns the summary on rank 0

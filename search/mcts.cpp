@@ -35,45 +35,94 @@ struct Node {
   double reward_sum = 0;
 };
 
-class Search {
- public:
-  Search(int64_t num_layers, const PlanReward& reward, const MctsOptions& o, const std::string& id)
-      : L_(num_layers), reward_(reward), o_(o), rng_(seeded_generator(o.seed, id)) {}
+}  // namespace
 
-  SearchResult run() {
-    SearchResult result;
-    result.default_plan = LayerPlan::all_execute(L_);
-    root_ = make_node(result.default_plan, nullptr);
-    double base = evaluate(result.default_plan);
-    result.default_correct = base > 0.5;
-    int64_t best_length = L_;
-    for (int sim = 0; sim < o_.simulations; ++sim) {
-      Node* node = select(root_.get(), sim + 1);
-      if (should_expand(node)) node = expand(node);
-      double r = evaluate(node->plan);
-      result.simulated.push_back(node->plan);
-      if (r > 0.5) best_length = std::min(best_length, node->plan.executed());
-      for (Node* n = node; n; n = n->parent) {
-        n->visits += 1;
-        n->reward_sum += r;
-      }
-      result.simulations = sim + 1;
-      if (o_.early_stop && (r > base || (r > 0.5 && best_length + 2 <= L_))) break;
+// The search as a state machine: advance() runs selection, expansion, memoised rewards and backpropagation until
+// a simulation needs the reward of a plan not evaluated yet (or the search ends); give_reward() resumes it. Driven
+// by a reward function this is exactly the loop of the paper, one simulation after another.
+class MctsSearch::Impl {
+ public:
+  Impl(int64_t num_layers, const MctsOptions& o, const std::string& id)
+      : L_(num_layers), o_(o), rng_(seeded_generator(o.seed, id)) {
+    result_.default_plan = LayerPlan::all_execute(L_);
+    root_ = make_node(result_.default_plan, nullptr);
+    best_length_ = L_;
+  }
+
+  const LayerPlan* pending() const {
+    if (stage_ == Stage::Default) return &result_.default_plan;
+    return stage_ == Stage::Simulating && waiting_ ? &waiting_->plan : nullptr;
+  }
+
+  void give_reward(double r) {
+    DRLLM_CHECK(pending(), "MctsSearch: a reward was given but none was asked for");
+    if (stage_ == Stage::Default) {
+      memoize(result_.default_plan, r);
+      base_ = r;
+      result_.default_correct = base_ > 0.5;
+      stage_ = Stage::Simulating;
+    } else {
+      Node* node = waiting_;
+      waiting_ = nullptr;
+      memoize(node->plan, r);
+      complete_simulation(node, r);
     }
-    result.evaluations = static_cast<int>(memo_.size());
-    result.correct_plans = correct_in_order_;
-    result.best_plan = result.default_plan;
-    for (const LayerPlan& p : correct_in_order_) {  // stable: ties go to the earliest found
-      if (!result.best_correct || p.executed() < result.best_plan.executed() ||
-          (p.executed() == result.best_plan.executed() && distinct_layers(p) < distinct_layers(result.best_plan))) {
-        result.best_plan = p;
-        result.best_correct = true;
-      }
-    }
-    return result;
+    advance();
+  }
+
+  const SearchResult& result() const {
+    DRLLM_CHECK(stage_ == Stage::Done, "MctsSearch: the result was asked for before the search ended");
+    return result_;
   }
 
  private:
+  enum class Stage { Default, Simulating, Done };
+
+  // Runs simulations until one needs a reward not memoised yet, or the search is over.
+  void advance() {
+    while (stage_ == Stage::Simulating) {
+      if (sim_ >= o_.simulations) return finish();
+      Node* node = select(root_.get(), sim_ + 1);
+      if (should_expand(node)) node = expand(node);
+      auto it = memo_.find(node->plan.counts());
+      if (it == memo_.end()) {
+        waiting_ = node;
+        return;
+      }
+      complete_simulation(node, it->second);
+    }
+  }
+
+  void complete_simulation(Node* node, double r) {
+    result_.simulated.push_back(node->plan);
+    if (r > 0.5) best_length_ = std::min(best_length_, node->plan.executed());
+    for (Node* n = node; n; n = n->parent) {
+      n->visits += 1;
+      n->reward_sum += r;
+    }
+    result_.simulations = ++sim_;
+    if (o_.early_stop && (r > base_ || (r > 0.5 && best_length_ + 2 <= L_))) finish();
+  }
+
+  void finish() {
+    stage_ = Stage::Done;
+    result_.evaluations = static_cast<int>(memo_.size());
+    result_.correct_plans = correct_in_order_;
+    result_.best_plan = result_.default_plan;
+    for (const LayerPlan& p : correct_in_order_) {  // stable: ties go to the earliest found
+      if (!result_.best_correct || p.executed() < result_.best_plan.executed() ||
+          (p.executed() == result_.best_plan.executed() && distinct_layers(p) < distinct_layers(result_.best_plan))) {
+        result_.best_plan = p;
+        result_.best_correct = true;
+      }
+    }
+  }
+
+  void memoize(const LayerPlan& plan, double r) {
+    memo_.emplace(plan.counts(), r);
+    if (r > 0.5) correct_in_order_.push_back(plan);
+  }
+
   std::unique_ptr<Node> make_node(const LayerPlan& plan, Node* parent) {
     auto n = std::make_unique<Node>();
     n->plan = plan;
@@ -81,15 +130,6 @@ class Search {
     n->untried = neighbours(plan);
     std::shuffle(n->untried.begin(), n->untried.end(), rng_);
     return n;
-  }
-
-  double evaluate(const LayerPlan& plan) {
-    auto it = memo_.find(plan.counts());
-    if (it != memo_.end()) return it->second;
-    double r = reward_(plan);
-    memo_.emplace(plan.counts(), r);
-    if (r > 0.5) correct_in_order_.push_back(plan);
-    return r;
   }
 
   // Tree: descend while the node is fully expanded. Chain (released code): descend while it has children.
@@ -140,15 +180,30 @@ class Search {
   }
 
   int64_t L_;
-  const PlanReward& reward_;
-  const MctsOptions& o_;
+  MctsOptions o_;
   std::mt19937_64 rng_;
   std::unique_ptr<Node> root_;
   std::map<std::vector<uint8_t>, double> memo_;
   std::vector<LayerPlan> correct_in_order_;
+  Stage stage_ = Stage::Default;
+  Node* waiting_ = nullptr;  // the simulation's node whose plan needs a reward
+  int sim_ = 0;
+  double base_ = 0;
+  int64_t best_length_ = 0;
+  SearchResult result_;
 };
 
-}  // namespace
+MctsSearch::MctsSearch(int64_t num_layers, const MctsOptions& options, const std::string& example_id) {
+  options.validate();
+  DRLLM_CHECK(num_layers >= 1, "MctsSearch: the model has no layers");
+  impl_ = std::make_unique<Impl>(num_layers, options, example_id);
+}
+MctsSearch::~MctsSearch() = default;
+MctsSearch::MctsSearch(MctsSearch&&) noexcept = default;
+MctsSearch& MctsSearch::operator=(MctsSearch&&) noexcept = default;
+const model::LayerPlan* MctsSearch::pending() const { return impl_->pending(); }
+void MctsSearch::give_reward(double reward) { impl_->give_reward(reward); }
+const SearchResult& MctsSearch::result() const { return impl_->result(); }
 
 SearchPolicy parse_policy(const std::string& name) {
   if (name == "tree") return SearchPolicy::Tree;
@@ -189,9 +244,9 @@ std::vector<model::LayerPlan> neighbours(const model::LayerPlan& plan) {
 
 SearchResult run_mcts(int64_t num_layers, const PlanReward& reward, const MctsOptions& options,
                       const std::string& example_id) {
-  options.validate();
-  DRLLM_CHECK(num_layers >= 1, "run_mcts: the model has no layers");
-  return Search(num_layers, reward, options, example_id).run();
+  MctsSearch search(num_layers, options, example_id);
+  while (const model::LayerPlan* plan = search.pending()) search.give_reward(reward(*plan));
+  return search.result();
 }
 
 }  // namespace drllm::search

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,26 @@ struct SearchResult {
   std::vector<model::LayerPlan> correct_plans;    // in the order found
   std::vector<model::LayerPlan> simulated;        // the plan each simulation evaluated (memoised or not)
   bool improved() const { return best_correct && !default_correct; }
+};
+
+// One example's search, driven from outside: pending() is the plan whose reward it needs next (null once the
+// search is over), give_reward() hands that reward back and runs the search on to its next need. run_mcts drives
+// it with a reward function; a batched search (search/batched_search.h) drives many at once, and each follows
+// the same sequence of plans as under run_mcts, since nothing but its own rewards moves it.
+class MctsSearch {
+ public:
+  MctsSearch(int64_t num_layers, const MctsOptions& options, const std::string& example_id);
+  ~MctsSearch();
+  MctsSearch(MctsSearch&&) noexcept;
+  MctsSearch& operator=(MctsSearch&&) noexcept;
+
+  const model::LayerPlan* pending() const;
+  void give_reward(double reward);
+  const SearchResult& result() const;  // once pending() is null
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 SearchResult run_mcts(int64_t num_layers, const PlanReward& reward, const MctsOptions& options,

@@ -14,6 +14,7 @@ PlanEvaluator::PlanEvaluator(model::Backbone& backbone, const text::Tokenizer& t
     : backbone_(backbone),
       tokenizer_(tokenizer),
       cache_(shortcuts.prefix_cache_bytes),
+      cache_bytes_(shortcuts.prefix_cache_bytes),
       use_cache_(shortcuts.prefix_cache_bytes > 0),
       stop_once_settled_(shortcuts.stop_once_settled),
       forwards_at_start_(backbone.computed_layer_visits()) {
@@ -40,19 +41,36 @@ void PlanEvaluator::begin_example() { cache_.clear(); }
 
 PlanEvaluator::Outcome PlanEvaluator::evaluate(const SearchExample& example, const model::LayerPlan& plan,
                                               bool full_response) {
-  model::GenerationOptions options = generation_;
-  if (use_cache_)
-    options.layer_cache_for_call = [&](const std::vector<TokenId>& generated) -> model::LayerResultCache* {
-      cache_.begin_call(plan, generated);
-      return &cache_;
+  InFlight in_flight{plan, nullptr, false};
+  model::GenerationRequest r = request(example, full_response, in_flight, &cache_);
+  return grade(example, model::generate_greedy(backbone_, r.prompt, *r.source, r.options), in_flight);
+}
+
+model::GenerationRequest PlanEvaluator::request(const SearchExample& example, bool full_response, InFlight& in_flight,
+                                                PrefixStateCache* cache) {
+  in_flight.source = std::make_unique<model::FixedPlan>(in_flight.plan);
+  in_flight.settled = false;
+  model::GenerationRequest r;
+  r.prompt = example.prompt_ids;
+  r.source = in_flight.source.get();
+  r.options = generation_;
+  if (use_cache_ && cache)
+    r.options.layer_cache_for_call = [cache, &in_flight](const std::vector<TokenId>& generated)
+        -> model::LayerResultCache* {
+      cache->begin_call(in_flight.plan, generated);
+      return cache;
     };
-  bool settled = false;
   if (stop_once_settled_ && !full_response && example.reward == tasks::Reward::ArcLetter)
-    options.stop_when = [&](const std::vector<TokenId>& generated) {
-      return settled = !tasks::arc_reward_still_possible(text_so_far(generated), example.gold);
+    r.options.stop_when = [this, &example, &in_flight](const std::vector<TokenId>& generated) {
+      return in_flight.settled = !tasks::arc_reward_still_possible(text_so_far(generated), example.gold);
     };
-  Outcome out = grade(example, model::generate_greedy(backbone_, example.prompt_ids, plan, options));
-  out.settled_early = settled;
+  return r;
+}
+
+PlanEvaluator::Outcome PlanEvaluator::grade(const SearchExample& example, const model::Generation& generation,
+                                            const InFlight& in_flight) {
+  Outcome out = grade(example, generation);
+  out.settled_early = in_flight.settled;
   return out;
 }
 

@@ -8,11 +8,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "data/tasks/task.h"
 #include "model/backbone.h"
+#include "model/batch_generation.h"
 #include "model/generate.h"
 #include "routing/routed_generation.h"
 #include "search/prefix_cache.h"
@@ -71,6 +73,20 @@ class PlanEvaluator {
   };
   // full_response: generate up to the budget or a stop token even where the reward is settled sooner.
   Outcome evaluate(const SearchExample& example, const model::LayerPlan& plan, bool full_response = false);
+
+  // The same evaluation as a generation request for a batch (model/batch_generation.h), then its grading.
+  // `in_flight` holds what the request's callbacks use, and must stay put until the request is done; `cache` is
+  // the example's own prefix cache (the evaluator's one for evaluate()).
+  struct InFlight {
+    model::LayerPlan plan;
+    std::unique_ptr<model::FixedPlan> source;
+    bool settled = false;
+  };
+  model::GenerationRequest request(const SearchExample& example, bool full_response, InFlight& in_flight,
+                                   PrefixStateCache* cache);
+  Outcome grade(const SearchExample& example, const model::Generation& generation, const InFlight& in_flight);
+  bool uses_prefix_cache() const { return use_cache_; }
+  size_t prefix_cache_bytes() const { return cache_bytes_; }
   // The same reward with the routers choosing the plan at the generation's prefill (frozen for decoding, unless
   // routing says otherwise): `chosen` receives the plan, `router_seconds` grows by the routers' own time.
   Outcome evaluate_routed(const SearchExample& example, const routing::RouterBank& routers,
@@ -80,6 +96,7 @@ class PlanEvaluator {
   int64_t layer_forwards() const { return backbone_.computed_layer_visits() - forwards_at_start_; }
   const PrefixStateCache& prefix_cache() const { return cache_; }
   int64_t evaluations() const { return evaluations_; }
+  model::Backbone& backbone() { return backbone_; }
 
  private:
   Outcome grade(const SearchExample& example, const model::Generation& generation);
@@ -89,6 +106,7 @@ class PlanEvaluator {
   const text::Tokenizer& tokenizer_;
   model::GenerationOptions generation_;
   PrefixStateCache cache_;
+  size_t cache_bytes_;
   bool use_cache_;
   bool stop_once_settled_;
   int64_t forwards_at_start_;

@@ -37,9 +37,9 @@ data = os.path.join(assets, "data", "arc_challenge_train.jsonl")
 N = 6
 
 
-def command(out, limit=N, simulations=6):
+def command(out, limit=N, simulations=6, batch=2):
     return [drllm, "search", "--data", data, "--limit", str(limit), "--simulations", str(simulations), "--seed", "5",
-            "--shard-rows", "1", "--chunk", "1", "--out", out]
+            "--shard-rows", "1", "--chunk", "1", "--batch", str(batch), "--out", out]
 
 
 def mpirun(ranks):
@@ -76,7 +76,7 @@ def tmp_files(folder):
 def reference_run():
     """One process is the reference: (folder, rows)."""
     single = os.path.join(work, "single")
-    r = run(command(single))
+    r = run(command(single, batch=8))
     if not check(r.returncode == 0, "a single-process search runs", r.stderr[-2000:]):
         raise RuntimeError("no reference labels")
     return single, rows_of(single)
@@ -89,6 +89,19 @@ def parallel_run(ranks):
     r = run(mpirun(ranks) + command(out))
     check(r.returncode == 0, f"mpirun -np {ranks} runs", r.stderr[-2000:])
     return out
+
+
+def batches_agree_with_one_at_a_time():
+    """--batch 8 (the reference: 8 examples searched at once, their evaluations in one batch) gives the labels of
+    --batch 1 byte for byte, and so do --batch 3 with a memory budget too small for three sequences and --batch 8
+    on 2 ranks. (The other runs here use --batch 2, so that 6 examples spread over the ranks.)"""
+    _, reference = reference_run()
+    for launch, batch, extra in (([], 1, []), ([], 3, ["--max-memory-gb", "0.1"]), (mpirun(2), 8, [])):
+        out = os.path.join(work, f"batch{batch}")
+        r = run(launch + command(out, batch=batch) + extra)
+        what = f"{' '.join(launch[:3])} --batch {batch} {' '.join(extra)}".strip()
+        check(r.returncode == 0, f"a search with {what} runs", r.stderr[-2000:])
+        check(rows_of(out) == reference, f"{what} gives the labels of --batch 8")
 
 
 def ranks_agree_with_one_process():
@@ -332,7 +345,7 @@ def features_equal_transformers():
           f"max error {worst:.1e} of the largest value)")
 
 
-checks.run([ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, preempt_then_resume,
+checks.run([batches_agree_with_one_at_a_time, ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, preempt_then_resume,
             other_runs_refused, out_of_range_labels_refused, damaged_shards_named, full_disk_loses_nothing,
             official_json_round_trip, features_equal_transformers])
 checks.finish()

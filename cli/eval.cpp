@@ -14,13 +14,17 @@ namespace {
 
 struct EvalOptions {
   eval::EvaluationOptions job;
+  BatchFlags batch;
   EvalOptions() { job.model = default_model_dir(); }
 };
 
 void run_eval(const EvalOptions& o, const CommonOptions& common) {
   dist::Runtime runtime;
   const int threads = configure_threads(common.threads);
-  nlohmann::json report = eval::run_evaluation(o.job, runtime, threads);
+  eval::EvaluationOptions job = o.job;
+  job.batch.max_batch = o.batch.batch_for(job.backbone.device);
+  job.batch.max_memory_bytes = o.batch.memory_bytes();
+  nlohmann::json report = eval::run_evaluation(job, runtime, threads);
   if (runtime.is_root()) std::cout << report.dump(2) << std::endl;
 }
 
@@ -48,6 +52,7 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
       ->capture_default_str()->check(CLI::IsMember({"auto", "yes", "no"}));
   cmd->add_option("--chat-template", o->job.chat_template, "template by name (default: the model's)");
   add_backbone_options(cmd, o->job.backbone);
+  add_batch_options(cmd, o->batch, "examples generated or scored");
   cmd->add_option("--plan", o->job.plan, "layer plan (default: every layer once)");
   cmd->add_option("--routers", o->job.routers, "routers (drllm export-routers): evaluate unrouted and routed on the "
                                            "same examples; writes report.json, report.md and routing.svg");

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "model/backbone.h"
 #include "model/compute_dtype.h"
+#include "model/batch_generation.h"
 #include "model/generate.h"
 
 namespace drllm::cli {
@@ -40,6 +41,7 @@ struct GenerateOptions {
   model::LoadOptions backbone;  // --device, --dtype
   std::string routers;  // exported routers: each prompt's plan decided by them
   routing::RoutingOptions routing;
+  BatchFlags batch;
 };
 
 std::vector<std::string> read_prompts_file(const std::string& path) {
@@ -113,17 +115,30 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   DRLLM_CHECK(!prompts.empty(), "generate: no prompt; give --prompt, --prompts-file or --prompt-ids");
   auto t1 = std::chrono::steady_clock::now();
 
+  // Every prompt at once, --batch of them in flight (model/batch_generation.h).
+  model::BatchOptions batch;
+  batch.max_batch = o.batch.batch_for(o.backbone.device);
+  batch.max_memory_bytes = o.batch.memory_bytes();
+  std::vector<model::Generation> results;
+  std::vector<model::LayerPlan> plans(prompts.size(), plan);
+  if (routers) {
+    std::vector<routing::RoutedGeneration> routed =
+        routing::generate_routed_batched(backbone, *routers, prompts, gen, o.routing, batch);
+    for (size_t i = 0; i < routed.size(); ++i) {
+      results.push_back(std::move(routed[i].generation));
+      plans[i] = routed[i].plan;
+    }
+  } else {
+    model::FixedPlan source(plan);
+    std::vector<model::GenerationRequest> requests;
+    for (const auto& prompt : prompts) requests.push_back({prompt, &source, gen, 0});
+    results = model::generate_batched(backbone, std::move(requests), batch);
+  }
+
   int64_t tokens = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    model::LayerPlan used = plan;
-    model::Generation result;
-    if (routers) {
-      routing::RoutedGeneration routed = routing::generate_routed(backbone, *routers, prompts[i], gen, o.routing);
-      result = routed.generation;
-      used = routed.plan;
-    } else {
-      result = model::generate_greedy(backbone, prompts[i], plan, gen);
-    }
+    const model::LayerPlan& used = plans[i];
+    const model::Generation& result = results[i];
     tokens += static_cast<int64_t>(result.tokens.size());
     std::string answer;
     if (tokenizer) answer = tokenizer->decode(result.tokens, true);
@@ -147,7 +162,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
             << model::dtype_name(backbone.dtype()) << ", " << threads << " threads; plan "
             << plan.to_string() << " (" << plan.executed() << " layer visits per pass, repeat KV " << o.repeat_kv
             << ")\n"
-            << prompts.size() << " prompts, " << tokens << " tokens in " << gen_s << " s ("
+            << prompts.size() << " prompts (" << batch.max_batch << " at once), " << tokens << " tokens in " << gen_s << " s ("
             << (gen_s > 0 ? tokens / gen_s : 0.0) << " tokens/s)\n";
 }
 
@@ -176,6 +191,7 @@ void add_generate(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--repeat-kv", o->repeat_kv, "KV cache of a repeated layer: shared (as transformers) or separate")
       ->capture_default_str()->check(CLI::IsMember({"shared", "separate"}));
   add_backbone_options(cmd, o->backbone);
+  add_batch_options(cmd, o->batch, "prompts generated");
   cmd->add_option("--routers", o->routers, "routers (drllm export-routers): each prompt's plan is theirs");
   cmd->add_option("--router-p", o->routing.p, "control knob p in [-1, 1]: -0.5 the pure router, 0.5 always "
                                                 "execute, below -0.5 towards skipping, above 0.5 towards repeating")

@@ -32,17 +32,30 @@ EvalPass run_eval_pass(Evaluator& evaluator, const std::vector<tasks::Example>& 
   double score = 0;
   size_t done = 0;
   std::string mine;
-  for (size_t i = rank; i < n; i += ranks) {
-    nlohmann::json record = evaluator.run(examples[i], routed);
-    record["index"] = i;
-    score += record_score(record);
-    ++done;
-    mine += dump_line(record);
+  std::vector<size_t> indices;  // this rank's examples
+  for (size_t i = rank; i < n; i += ranks) indices.push_back(i);
+  // A few batches at a time: the batch stays full within a group, and progress is reported after each.
+  const size_t group = static_cast<size_t>(std::max<int64_t>(1, 4 * evaluator.setup().batch.max_batch));
+  size_t next_report = 10;
+  for (size_t begin = 0; begin < indices.size(); begin += group) {
+    const size_t end = std::min(indices.size(), begin + group);
+    std::vector<const tasks::Example*> batch;
+    for (size_t j = begin; j < end; ++j) batch.push_back(&examples[indices[j]]);
+    std::vector<nlohmann::json> records = evaluator.run_batch(batch, routed);
+    for (size_t j = begin; j < end; ++j) {
+      nlohmann::json& record = records[j - begin];
+      record["index"] = indices[j];
+      score += record_score(record);
+      mine += dump_line(record);
+    }
+    done = end;
     double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (runtime.is_root() && (done % 10 == 0 || i + ranks >= n))
+    if (runtime.is_root() && (done >= next_report || end == indices.size())) {
       std::cerr << "  " << label << std::min(n, done * ranks) << "/" << n << "  accuracy " << score / done << "  "
                 << s / (done * ranks) << " s/example, ETA " << s / done * (static_cast<double>(n) / ranks - done)
                 << " s\n";
+      while (next_report <= done) next_report += 10;
+    }
   }
   const double seconds = runtime.max(std::chrono::duration<double>(Clock::now() - t0).count());
   const double visits = static_cast<double>(runtime.sum(evaluator.layer_visits()));

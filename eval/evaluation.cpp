@@ -45,6 +45,7 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   setup.plan = o.plan;
   setup.backbone = o.backbone;
   setup.routing = o.routing;
+  setup.batch = o.batch;
   Evaluator evaluator(std::move(setup));
   if (task.num_fewshot > 0) {
     DRLLM_CHECK(!o.fewshot_data.empty(), "--task ", task.name, " needs --fewshot-data (the train file whose first ",

@@ -27,6 +27,7 @@ struct EvaluationOptions {
   std::string prompt_template;  // Dr.LLM's setting: a user template file instead of Dr.LLM's
   std::string routers;          // exported routers: evaluate unrouted and routed on the same examples
   routing::RoutingOptions routing;
+  model::BatchOptions batch;  // examples generated or scored at once (results do not depend on it)
 };
 
 // Runs on every rank of `runtime` (a collective); `threads` is only reported. Returns the report on rank 0

@@ -15,6 +15,7 @@
 #include "data/text/chat_template.h"
 #include "data/text/tokenizer.h"
 #include "model/backbone.h"
+#include "model/batch_generation.h"
 #include "model/generate.h"
 #include "model/model_files.h"
 #include "routing/routed_generation.h"
@@ -31,6 +32,7 @@ struct EvalSetup {
   std::string plan;               // layer plan ("" = every layer once)
   model::LoadOptions backbone;    // device and compute dtype
   routing::RoutingOptions routing;
+  model::BatchOptions batch;      // examples generated or scored at once
 };
 
 class Evaluator {
@@ -40,6 +42,9 @@ class Evaluator {
   // Scores one example; returns its record ("correct" is what accuracy counts, or "score" where the task's
   // score is not 0/1). With `routed`, the routers choose the example's plan from its prompt.
   nlohmann::json run(const tasks::Example& example, bool routed = false);
+  // The same for several examples at once: generations in one continuous batch, the choices of every question
+  // scored in batches (setup.batch); records in the examples' order, each what run() gives.
+  std::vector<nlohmann::json> run_batch(const std::vector<const tasks::Example*>& examples, bool routed = false);
 
   // Few-shot tasks: the shots, from the first rows of a train file.
   void load_shots(const std::string& path);
@@ -57,10 +62,12 @@ class Evaluator {
   at::ScalarType dtype() const { return backbone_.dtype(); }
 
  private:
-  nlohmann::json drllm_reward(const tasks::Example& ex);
-  nlohmann::json few_shot_generation(const tasks::Example& ex);
-  nlohmann::json multiple_choice(const tasks::Example& ex);
-  model::Generation generate(const std::string& text, int64_t max_new, const std::vector<std::string>& stop_strings);
+  std::vector<nlohmann::json> drllm_reward(const std::vector<const tasks::Example*>& examples);
+  std::vector<nlohmann::json> few_shot_generation(const std::vector<const tasks::Example*>& examples);
+  std::vector<nlohmann::json> multiple_choice(const std::vector<const tasks::Example*>& examples);
+  // Greedy generations of the prompts, batched, along the plan or routed (used_plans_ receives the plans).
+  std::vector<model::Generation> generate(const std::vector<std::vector<TokenId>>& prompts,
+                                          const model::GenerationOptions& options);
   std::string decode(const model::Generation& g) const;
 
   EvalSetup setup_;
@@ -76,7 +83,7 @@ class Evaluator {
   double router_seconds_ = 0;
   bool routed_ = false;
   std::optional<routing::RouterBank> routers_;
-  model::LayerPlan used_plan_;  // routed: the plan the routers chose for the last example
+  std::vector<model::LayerPlan> used_plans_;  // per example of the batch: the plan it ran (routed: the routers')
 };
 
 }  // namespace drllm::eval

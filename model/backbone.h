@@ -79,12 +79,14 @@ class Backbone {
     PlanSource* source = nullptr;
     KvCache* cache = nullptr;
     LayerResultCache* layer_cache = nullptr;
+    bool all_positions = false;  // logits [t, V] of every new position (log-likelihood scoring), not [V]
   };
   // Runs several sequences in one call, each along its own plan, some prefilling and some decoding
   // (model/backbone_batch.cpp): at each layer only the sequences that run it are computed, their tokens packed
   // into one matrix for the projections and the MLP, attention sequence by sequence over its own cache; a layer
   // no sequence runs costs nothing. Each sequence's result equals its own prefill()/decode() (up to the rounding
-  // of a matmul over more rows). Logits [V] of each sequence's last position, in the steps' order. No observers:
+  // of a matmul over more rows). Logits [V] of each sequence's last position ([t, V] with all_positions), in the
+  // steps' order. No observers:
   // a plan source that reads the hidden states sees each sequence's own [1, t, D].
   std::vector<Forward> forward_batch(const std::vector<SequenceStep>& steps);
 

@@ -121,15 +121,17 @@ std::vector<Backbone::Forward> Backbone::forward_batch(const std::vector<Sequenc
                                     appended_since(*steps[i].cache, layer, runs[i], before[i]));
   }
 
-  std::vector<at::Tensor> last(n);
+  std::vector<at::Tensor> last;  // the last position of the sequences that want only it
   for (size_t i = 0; i < n; ++i) {
     steps[i].cache->advance(lengths[i]);
-    last[i] = x[i].narrow(0, lengths[i] - 1, 1);  // [1, D]
+    if (!steps[i].all_positions) last.push_back(x[i].narrow(0, lengths[i] - 1, 1));  // [1, D]
   }
-  at::Tensor all_logits = logits(at::stack(last), /*all_positions=*/false);  // [n, V]
+  at::Tensor last_logits = last.empty() ? at::Tensor() : logits(at::stack(last), /*all_positions=*/false);  // [m, V]
   std::vector<Forward> out(n);
+  int64_t next_last = 0;
   for (size_t i = 0; i < n; ++i) {
-    out[i].logits = all_logits[static_cast<int64_t>(i)];
+    out[i].logits = steps[i].all_positions ? logits(x[i].unsqueeze(0), /*all_positions=*/true)[0]
+                                           : last_logits[next_last++];
     out[i].plan = LayerPlan(std::move(counts[i]));
   }
   return out;

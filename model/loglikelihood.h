@@ -18,4 +18,12 @@ struct ContinuationScore {
 ContinuationScore score_continuation(Backbone& backbone, const std::vector<TokenId>& context,
                                      const std::vector<TokenId>& continuation, const LayerPlan& plan);
 
+// Many of them, up to `batch` in one batched forward call (Backbone::forward_batch), each along its own plan.
+struct ContinuationRequest {
+  std::vector<TokenId> context, continuation;
+  const LayerPlan* plan = nullptr;
+};
+std::vector<ContinuationScore> score_continuations(Backbone& backbone, const std::vector<ContinuationRequest>& requests,
+                                                   int64_t batch);
+
 }  // namespace drllm::model

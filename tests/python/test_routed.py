@@ -165,6 +165,36 @@ def eval_across_ranks():
     check(json.load(open(os.path.join(out + "-two", "report.json")))["ranks"] == 2, "the report says 2 ranks")
 
 
-checks.run([forced_execute_gives_unrouted, known_decisions_equal_the_plan, foreign_routers_refused, eval_reports,
+def batches_equal_one_at_a_time():
+    """--batch 4 gives --batch 1's results: generate (answers, ids, plans) and eval, unrouted and routed, for a
+    reward task (arc), a few-shot generation task (gsm8k) and a log-likelihood task (piqa: every choice of several
+    questions in one batch; log-likelihoods within 1e-3)."""
+    one, four = generate(["--routers", known(), "--batch", "1"]), generate(["--routers", known(), "--batch", "4"])
+    check(one == four, "generate --batch 4 gives --batch 1's answers, ids and plans", (one, four))
+    data = os.path.join(assets, "data")
+    for task, extra in (("arc", ["--data", os.path.join(data, "arc_challenge_test.jsonl")]),
+                        ("gsm8k", ["--data", os.path.join(data, "gsm8k_test.jsonl"), "--fewshot-data",
+                                   os.path.join(data, "gsm8k_train.jsonl"), "--max-new-tokens", "24"]),
+                        ("piqa", ["--data", os.path.join(data, "piqa_validation.jsonl")])):
+        records = {}
+        for batch in ("1", "4"):
+            out = os.path.join(work, f"eval-{task}-batch{batch}")
+            r = subprocess.run([drllm, "eval", "--task", task, *extra, "--limit", "6", "--routers", known(),
+                                "--batch", batch, "--out", out], capture_output=True, text=True, timeout=900)
+            check(r.returncode == 0, f"eval {task} --batch {batch} runs", r.stderr[-500:])
+            records[batch] = [[json.loads(l) for l in open(os.path.join(out, f))]
+                              for f in ("examples.jsonl", "examples-routed.jsonl")]
+        if task == "piqa":
+            lls = [(a["log_likelihoods"], b["log_likelihoods"]) for x, y in zip(records["1"], records["4"])
+                   for a, b in zip(x, y)]
+            worst = max(abs(p - q) for a, b in lls for p, q in zip(a, b))
+            strip = lambda rs: [[{k: v for k, v in r.items() if k != "log_likelihoods"} for r in x] for x in rs]
+            check(worst < 1e-3 and strip(records["1"]) == strip(records["4"]),
+                  f"eval piqa --batch 4: --batch 1's scores (log-likelihoods within {worst:.1e})")
+        else:
+            check(records["1"] == records["4"], f"eval {task} --batch 4 gives --batch 1's records, unrouted and routed")
+
+
+checks.run([batches_equal_one_at_a_time, forced_execute_gives_unrouted, known_decisions_equal_the_plan, foreign_routers_refused, eval_reports,
             eval_across_ranks])
 checks.finish()

@@ -7,7 +7,7 @@ slices of --slice questions, so an interrupted study keeps the slices it finishe
 Prints a markdown table (README "Model quality").
 
 usage: bench/run_quality.py --model NAME_OR_PATH [--model ...] [--tasks arc,arc-ll,piqa,openbookqa,gsm8k]
-                            [--gsm8k 200] [--out runs/quality] [--threads N] [--dtype auto]
+                            [--gsm8k 200] [--out runs/quality] [--threads N] [--dtype auto] [--batch B]
 """
 import argparse
 import collections
@@ -33,7 +33,7 @@ def run_eval(a, model, task, data, out, extra):
     if os.path.exists(report):
         return json.load(open(report))
     cmd = [a.drllm, "--threads", str(a.threads), "eval", "--model", model, "--task", task, "--data", data,
-           "--dtype", a.dtype, "--out", out, *extra]
+           "--dtype", a.dtype, "--batch", str(a.batch), "--out", out, *extra]
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     t0 = time.time()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -90,6 +90,7 @@ def main():
     p.add_argument("--data-dir", default=os.path.join(ROOT, "..", "shared", "assets", "data"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--dtype", default="auto")
+    p.add_argument("--batch", type=int, default=0, help="drllm eval --batch (0: the device's default)")
     a = p.parse_args()
     rows = []
     for task in a.tasks.split(","):

@@ -26,7 +26,7 @@ struct GenerateOptions {
   std::string model_dir = default_model_dir();
   std::vector<std::string> prompts;
   std::string prompts_file;  // one JSON string (or JSON object with "prompt") per line
-  std::string prompt_ids;
+  std::vector<std::string> prompt_ids;
   std::string tokenizer;
   bool chat = false;
   std::string chat_template;
@@ -95,8 +95,8 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
     tokenizer = files.tokenizer(o.tokenizer);
   std::vector<std::vector<TokenId>> prompts;
   std::vector<std::string> prompt_texts;  // aligned with prompts; "" for --prompt-ids
-  if (!o.prompt_ids.empty()) {
-    prompts.push_back(parse_token_ids(o.prompt_ids, "--prompt-ids"));
+  for (const std::string& ids : o.prompt_ids) {
+    prompts.push_back(parse_token_ids(ids, "--prompt-ids"));
     prompt_texts.emplace_back();
   }
   std::optional<text::ChatTemplate> chat;
@@ -174,7 +174,7 @@ void add_generate(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--model", o->model_dir, "Hugging Face model folder or .gguf file")->capture_default_str();
   cmd->add_option("--prompt", o->prompts, "a prompt (repeatable)");
   cmd->add_option("--prompts-file", o->prompts_file, "prompts, one JSON string (or {\"prompt\": ...}) per line");
-  cmd->add_option("--prompt-ids", o->prompt_ids, "a prompt as space-separated token ids");
+  cmd->add_option("--prompt-ids", o->prompt_ids, "a prompt as space-separated token ids (repeatable)");
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json or .gguf (default: the model's)");
   cmd->add_flag("--chat", o->chat, "wrap each prompt as a user message in the model's chat template");
   cmd->add_option("--chat-template", o->chat_template, "template by name: llama3, qwen2.5, qwen3, smollm2, chatml");

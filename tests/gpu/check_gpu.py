@@ -164,6 +164,28 @@ check(routed_tokens == direct_tokens and len(routed_tokens) == 12, "routed gener
 check(tokens(["--routers", routers_file, "--router-p", "0.5"]) == tokens([]),
       "routers forced to execute on CUDA give the unrouted tokens")
 
+# 5. Batches of sequences with different plans and lengths on CUDA: every sequence's greedy tokens equal its own
+# batch-1 run, in fp32 and bf16, along a fixed plan and with random routers (a plan per prompt).
+many = []
+for i in range(6):
+    many += ["--prompt-ids", " ".join(str(3 + (i * 31 + t * 17) % 250) for t in range(2 + (i * 5) % 9))]
+for name in sorted(os.listdir(fixtures)):
+    folder = os.path.join(fixtures, name)
+    if not os.path.isfile(os.path.join(folder, "reference.json")):
+        continue
+    for dtype in ("float32", "bfloat16"):
+        for extra in ([], ["--routers", routers_file] if name == "llama_rope3_fp32" else None):
+            if extra is None:
+                continue
+            outs = []
+            for batch in ("1", "6"):
+                r, _ = run([drllm, "generate", "--model", folder, *many, "--max-new-tokens", "10", "--no-eos-stop",
+                            "--device", "cuda", "--dtype", dtype, "--batch", batch, *extra])
+                outs.append(r.stdout if r.returncode == 0 else "error: " + r.stderr[-200:])
+            check(outs[0] == outs[1] and not outs[0].startswith("error"),
+                  f"{name} {dtype}{' routed' if extra else ''}: a batch of 6 on CUDA gives each prompt its batch-1 "
+                  "tokens", outs[1][:200])
+
 results["failures"] = failures
 json.dump(results, open(os.path.join(out, "gpu-results.json"), "w"), indent=2)
 print(json.dumps({k: v for k, v in results.items() if k != "answers"}, indent=2))

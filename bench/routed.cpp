@@ -55,13 +55,14 @@ int main(int argc, char** argv) {
   std::printf("generation of %lld tokens for %zu ARC-Challenge test prompts, %s, %d threads, routers %s\n",
               static_cast<long long>(tokens), inputs.size(), model_path.c_str(), at::get_num_threads(),
               routers_path.empty() ? "random (seed 0)" : routers_path.c_str());
-  std::printf("%-7s%12s%12s%12s%12s%12s%14s%14s%10s\n", "batch", "unrouted", "vs batch 1", "routed", "vs batch 1",
-              "visits/tok", "routed/unr.", "visits r/u", "routers");
+  std::printf("%-7s%12s%12s%12s%12s%12s%14s%14s%14s%10s\n", "batch", "unrouted", "vs batch 1", "routed", "vs batch 1",
+              "visits/tok", "routed/unr.", "visits r/u", "blocks r/u", "routers");
   double first_unrouted = 0, first_routed = 0;
   for (int64_t b : batches) {
     model::BatchOptions batch;
     batch.max_batch = b;
     int64_t visits_unrouted = 0, visits_routed = 0, n_unrouted = 0, n_routed = 0;
+    const int64_t blocks_before = backbone.computed_blocks();
     auto t0 = Clock::now();
     std::vector<model::GenerationRequest> requests;
     model::FixedPlan every_layer(all);
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
       n_unrouted += static_cast<int64_t>(r.tokens.size());
     }
     const double unrouted_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    const int64_t blocks_unrouted = backbone.computed_blocks() - blocks_before;
     double router_s = 0;
     auto t1 = Clock::now();
     for (const routing::RoutedGeneration& r : routing::generate_routed_batched(backbone, routers, inputs, g, {}, batch)) {
@@ -79,14 +81,18 @@ int main(int argc, char** argv) {
       router_s += r.router_seconds;
     }
     const double routed_s = std::chrono::duration<double>(Clock::now() - t1).count();
+    const int64_t blocks_routed = backbone.computed_blocks() - blocks_before - blocks_unrouted;
     const double unrouted_rate = n_unrouted / unrouted_s, routed_rate = n_routed / routed_s;
     if (first_unrouted == 0) first_unrouted = unrouted_rate, first_routed = routed_rate;
-    std::printf("%-7lld%12.1f%12.2f%12.1f%12.2f%12.1f%14.3f%14.3f%9.2f%%\n", static_cast<long long>(b), unrouted_rate,
-                unrouted_rate / first_unrouted, routed_rate, routed_rate / first_routed,
+    std::printf("%-7lld%12.1f%12.2f%12.1f%12.2f%12.1f%14.3f%14.3f%14.3f%9.2f%%\n", static_cast<long long>(b),
+                unrouted_rate, unrouted_rate / first_unrouted, routed_rate, routed_rate / first_routed,
                 double(visits_routed) / n_routed, routed_s / unrouted_s,
-                double(visits_routed) / n_routed / (double(visits_unrouted) / n_unrouted), 100 * router_s / routed_s);
+                double(visits_routed) / n_routed / (double(visits_unrouted) / n_unrouted),
+                double(blocks_routed) / double(blocks_unrouted), 100 * router_s / routed_s);
     std::fflush(stdout);
   }
-  std::printf("(tokens/s; routed/unr.: routed over unrouted wall time at that batch, next to their layer-visit ratio)\n");
+  std::printf("(tokens/s; routed/unr.: routed over unrouted wall time at that batch, next to their ratios of layer\n"
+              " visits and of block computations: one layer pass over all the sequences that run it, which reads the\n"
+              " layer's weights once)\n");
   return 0;
 }

@@ -157,6 +157,7 @@ at::Tensor Backbone::visit(const at::Tensor& input, int64_t layer, int runs, con
     if (pass == 1 && observer) observer(layer, 1, x);
     x = block(x, layer, cache.slot(layer, pass), cos, sin, cache);
     ++computed_layer_visits_;
+    ++computed_blocks_;
   }
   return x;
 }
@@ -205,7 +206,7 @@ at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, const at::Tensor&
                 Dh = config_.head_dim;
 
   // Attention: fused q/k/v projection, per-head q/k norm (qwen3), rotary, then the caller's cache and attention.
-  at::Tensor qkv = at::linear(rms_norm(x, w.input_norm), w.qkv_w, w.qkv_b);  // [B, T, (H + 2 Hkv) Dh]
+  at::Tensor qkv = project(rms_norm(x, w.input_norm), w.qkv_w, w.qkv_b);  // [B, T, (H + 2 Hkv) Dh]
   at::Tensor q = qkv.narrow(-1, 0, H * Dh).view({B, T, H, Dh});
   at::Tensor k = qkv.narrow(-1, H * Dh, Hkv * Dh).view({B, T, Hkv, Dh});
   at::Tensor v = qkv.narrow(-1, (H + Hkv) * Dh, Hkv * Dh).view({B, T, Hkv, Dh}).transpose(1, 2);
@@ -216,13 +217,13 @@ at::Tensor Backbone::block(const at::Tensor& x, int64_t layer, const at::Tensor&
   q = Rope::apply(q.transpose(1, 2), cos, sin);  // [B, H, T, Dh]
   k = Rope::apply(k.transpose(1, 2), cos, sin);  // [B, Hkv, T, Dh]
   at::Tensor attn = attend(q, k, v);             // [B, H, T, Dh]
-  at::Tensor h = x + at::linear(attn.transpose(1, 2).reshape({B, T, H * Dh}), w.o_w, w.o_b);
+  at::Tensor h = x + project(attn.transpose(1, 2).reshape({B, T, H * Dh}), w.o_w, w.o_b);
 
   // Feed-forward: SwiGLU with the fused gate/up projection.
-  at::Tensor gate_up = at::linear(rms_norm(h, w.post_norm), w.gate_up_w, w.gate_up_b);  // [B, T, 2F]
+  at::Tensor gate_up = project(rms_norm(h, w.post_norm), w.gate_up_w, w.gate_up_b);  // [B, T, 2F]
   const int64_t F = config_.intermediate_size;
   at::Tensor act = at::silu(gate_up.narrow(-1, 0, F)) * gate_up.narrow(-1, F, F);
-  return h + at::linear(act, w.down_w, w.down_b);
+  return h + project(act, w.down_w, w.down_b);
 }
 
 // Causal with top-left alignment, as transformers' sdpa path: query i sees slot entries 0..i. With a shared
@@ -231,6 +232,20 @@ at::Tensor Backbone::attention(const at::Tensor& q, const at::Tensor& keys, cons
   return at::scaled_dot_product_attention(q, keys, values, /*attn_mask=*/{}, /*dropout_p=*/0.0,
                                           /*is_causal=*/q.size(2) > 1, /*scale=*/std::nullopt,
                                           /*enable_gqa=*/config_.num_heads != config_.num_kv_heads);
+}
+
+// oneDNN's bf16 (and fp16) matmul computes a row the same way whatever the number of rows, from two rows up; a
+// single row takes another kernel, whose rounding differs. So a single row is computed beside a zero row: a
+// sequence's logits in a batch (model/backbone_batch.cpp) are then bit-identical to its batch-1 run, and a bf16
+// search gives the same labels at any --batch. Measured on this CPU's oneDNN for every projection shape of the
+// registry's models, 2 to 227 rows, 1 and 2 threads. (fp32's MKL kernels differ by the row count in the last
+// bits in other ways; fp32 results agree to rounding, which the tests bound.)
+at::Tensor Backbone::project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const {
+  if (x.scalar_type() == at::kFloat || x.numel() != x.size(-1)) return at::linear(x, weight, bias);
+  at::Tensor row = x.reshape({1, x.size(-1)});
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = weight.size(0);
+  return at::linear(at::cat({row, at::zeros_like(row)}), weight, bias).narrow(0, 0, 1).view(shape);
 }
 
 // Hugging Face LlamaRMSNorm: normalise in fp32, cast back, then scale.
@@ -242,7 +257,7 @@ at::Tensor Backbone::rms_norm(const at::Tensor& x, const at::Tensor& weight) con
 
 at::Tensor Backbone::logits(const at::Tensor& hidden, bool all_positions) const {
   at::Tensor h = all_positions ? hidden : hidden.select(1, hidden.size(1) - 1);  // [B, T, D] or [B, D]
-  return at::linear(rms_norm(h, weights_.final_norm), weights_.lm_head).to(at::kFloat);
+  return project(rms_norm(h, weights_.final_norm), weights_.lm_head, {}).to(at::kFloat);
 }
 
 }  // namespace drllm::model

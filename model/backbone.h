@@ -98,6 +98,10 @@ class Backbone {
   const BackboneWeights& weights() const { return weights_; }
   // Layer visits actually computed since load (a LayerResultCache hit computes none).
   int64_t computed_layer_visits() const { return computed_layer_visits_; }
+  // Block computations since load: a layer visit of one sequence, or one pass of a layer over all the sequences
+  // of a batch that run it. At decode each reads the layer's weights once, so this, not the visits, sets the time
+  // of a batch whose plans differ.
+  int64_t computed_blocks() const { return computed_blocks_; }
 
  private:
   // tokens [B, T] -> hidden [B, T, D] after the planned layers (before the final norm); `ran` receives the plan.
@@ -125,9 +129,12 @@ class Backbone {
   static std::vector<LayerResultCache::Append> appended_since(const KvCache& cache, int64_t layer, int runs,
                                                               const std::vector<int64_t>& before);
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+  // at::linear whose rows do not depend on how many rows there are (see backbone.cpp).
+  at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) const;
   at::Tensor logits(const at::Tensor& hidden, bool all_positions) const;
 
   int64_t computed_layer_visits_ = 0;
+  int64_t computed_blocks_ = 0;
 
   ModelConfig config_;
   BackboneWeights weights_;

@@ -114,6 +114,7 @@ std::vector<Backbone::Forward> Backbone::forward_batch(const std::vector<Sequenc
       std::vector<at::Tensor> parts = out.split_with_sizes(sizes);
       for (size_t j = 0; j < members.size(); ++j) x[members[j]] = parts[j];
       computed_layer_visits_ += static_cast<int64_t>(members.size());
+      ++computed_blocks_;
     }
     for (size_t i : computed)
       if (cached[i])

@@ -90,7 +90,8 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
     std::set<uint32_t> done = labels::labelled_examples(o.out, header);
     for (uint32_t i = 0; i < loaded.examples.size(); ++i)
       if (!done.count(i)) pending.push_back(i);
-    std::cerr << "search (" << o.policy << ", " << o.mcts.simulations << " simulations) of " << loaded.examples.size()
+    std::cerr << "search (" << o.policy << ", " << o.mcts.simulations << " simulations, " << o.batch.max_batch
+              << " examples at once) of " << loaded.examples.size()
               << " examples of " << o.data << " with " << o.model << " (" << L << " layers, "
               << setup.compute_dtype << ") on " << runtime.size()
               << (runtime.size() == 1 ? " rank" : " ranks") << " (" << dist::launcher_name(runtime.launcher())

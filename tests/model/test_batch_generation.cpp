@@ -161,6 +161,60 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, BatchedPlans,
                            return std::get<0>(info.param) + "_" + to_string(std::get<1>(info.param));
                          });
 
+// bf16: bit-identical, not just close. A projection's rows do not depend on how many rows it has (Backbone::project),
+// so a sequence's logits in a mixed batch equal its batch-1 logits exactly: what makes a bf16 search's labels
+// independent of --batch. On SmolLM2-135M (the fixtures' 64-wide matmuls take one kernel at any row count, so
+// they would pass without it) and the fixtures.
+TEST(BatchedPlansBf16, EverySequenceOfAMixedBatchHasItsBatchOneLogitsExactly) {
+  std::vector<std::string> models = {"smollm2-135m-instruct"};
+  for (const std::string& name : test::fixture_models()) models.push_back(name);
+  const std::vector<std::vector<TokenId>> rows =
+      test::load_reference(test::fixture_models()[0])["prompt"].get<std::vector<std::vector<TokenId>>>();
+  for (const std::string& name : models) {
+    Backbone backbone = Backbone::load(name == models[0] ? name : test::fixture_dir(name), {"cpu", "bfloat16"});
+    ASSERT_EQ(backbone.dtype(), at::kBFloat16);
+    const std::vector<std::vector<TokenId>> prompts = {rows[0], {rows[1].begin(), rows[1].begin() + 3}, {rows[0][0]}};
+    const std::vector<LayerPlan> plans = mixed_plans(backbone.config().num_layers);
+    for (RepeatKv mode : {RepeatKv::Shared, RepeatKv::Separate}) {
+      std::vector<GenerationRequest> requests;
+      std::vector<std::unique_ptr<FixedPlan>> sources;
+      std::vector<Generation> alone;
+      for (size_t i = 0; i < 2 * plans.size(); ++i) {
+        sources.push_back(std::make_unique<FixedPlan>(plans[i % plans.size()]));
+        GenerationRequest r{prompts[i % prompts.size()], sources.back().get(), {}, 0};
+        r.options.max_new_tokens = 3 + static_cast<int64_t>(i % 4);
+        r.options.repeat_kv = mode;
+        alone.push_back(generate_greedy(backbone, r.prompt, *r.source, r.options));
+        requests.push_back(std::move(r));
+      }
+      BatchOptions options;
+      options.max_batch = 4;
+      std::vector<Generation> together = generate_batched(backbone, requests, options);
+      for (size_t i = 0; i < requests.size(); ++i)
+        EXPECT_EQ(together[i].tokens, alone[i].tokens) << name << " request " << i << " " << to_string(mode);
+
+      // The logits themselves, at a mixed prefill.
+      std::vector<KvCache> caches;
+      std::vector<FixedPlan> fixed;
+      for (size_t i = 0; i < plans.size(); ++i) {
+        caches.push_back(backbone.new_cache(mode));
+        fixed.emplace_back(plans[i]);
+      }
+      std::vector<Backbone::SequenceStep> steps;
+      for (size_t i = 0; i < plans.size(); ++i)
+        steps.push_back({at::tensor(prompts[i % prompts.size()], at::kLong), &fixed[i], &caches[i], nullptr});
+      std::vector<Backbone::Forward> out = backbone.forward_batch(steps);
+      for (size_t i = 0; i < plans.size(); ++i) {
+        KvCache cache = backbone.new_cache(mode);
+        at::Tensor expected = backbone.prefill(steps[i].tokens.unsqueeze(0), plans[i], cache)[0];
+        EXPECT_TRUE(at::equal(out[i].logits, expected))
+            << name << " plan " << plans[i].to_string() << ": max difference "
+            << (out[i].logits - expected).abs().max().item<double>();
+      }
+    }
+  }
+}
+
 // The memory budget: a sequence that alone exceeds it is an error naming both sizes; one that fits two sequences
 // never runs three.
 TEST(BatchMemory, TheBudgetBoundsTheBatchAndRefusesASequenceThatCannotFit) {

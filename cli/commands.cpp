@@ -35,8 +35,8 @@ size_t BatchFlags::memory_bytes() const { return static_cast<size_t>(max_memory_
 
 void add_batch_options(CLI::App* cmd, BatchFlags& flags, const std::string& what) {
   cmd->add_option("--batch", flags.batch,
-                  cat(what, " at once, in one batched forward per step (0: 8 on a CPU, 32 on a GPU); results do not ",
-                      "depend on it"))
+                  cat(what, " at once, in one batched forward per step (0: 8 on a CPU, 32 on a GPU); the same results at ",
+                      "any batch: bit for bit in bf16 on a CPU, to the last bits of rounding in fp32"))
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-memory-gb", flags.max_memory_gb,
                   "memory for the KV caches and activations of the sequences in flight; fewer run at once when "

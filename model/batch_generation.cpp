@@ -1,7 +1,6 @@
 #include "model/batch_generation.h"
 
 #include <algorithm>
-#include <cmath>
 #include <list>
 
 #include "common/error.h"
@@ -18,26 +17,6 @@ struct Slot {
   size_t memory = 0;
 };
 
-// Greedy choice from one sequence's logits [V], stop tokens masked below the minimum length (as generate_greedy).
-TokenId choose(at::Tensor logits, const Generation& so_far, const GenerationOptions& options) {
-  if (static_cast<int64_t>(so_far.tokens.size()) < options.min_new_tokens && !options.stop_tokens.empty()) {
-    logits = logits.clone();
-    for (int64_t stop : options.stop_tokens) logits.index_put_({stop}, -INFINITY);
-  }
-  return static_cast<TokenId>(logits.argmax(-1).item<int64_t>());
-}
-
-// Whether the sequence ends after `token` (the same rules, in the same order, as generate_greedy).
-bool finished(Generation& g, TokenId token, const GenerationOptions& options) {
-  g.tokens.push_back(token);
-  if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), token) != options.stop_tokens.end()) {
-    g.stopped = true;
-    return true;
-  }
-  if (static_cast<int64_t>(g.tokens.size()) >= options.max_new_tokens) return true;
-  return options.stop_when && options.stop_when(g.tokens);
-}
-
 }  // namespace
 
 size_t sequence_memory_bytes(const ModelConfig& c, at::ScalarType dtype, int64_t tokens) {
@@ -53,7 +32,6 @@ size_t sequence_memory_bytes(const ModelConfig& c, at::ScalarType dtype, int64_t
 BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, const NextRequest& next,
                                const RequestDone& done) {
   DRLLM_CHECK(options.max_batch >= 1, "--batch must be at least 1, got ", options.max_batch);
-  constexpr int64_t kMostNewTokens = int64_t{1} << 20;
   BatchRunStats stats;
   std::list<Slot> slots;
   size_t memory = 0;
@@ -66,8 +44,7 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
       GenerationRequest& r = *waiting;
       DRLLM_CHECK(!r.prompt.empty(), "generate: the prompt is empty");
       DRLLM_CHECK(r.source, "generate: request ", r.tag, " has no plan source");
-      DRLLM_CHECK(r.options.max_new_tokens >= 0 && r.options.max_new_tokens <= kMostNewTokens,
-                  "generate: --max-new-tokens ", r.options.max_new_tokens, " is outside [0, ", kMostNewTokens, "]");
+      check_budget(r.options);
       if (r.options.max_new_tokens == 0) {
         done(r, Generation{});
         waiting.reset();
@@ -107,8 +84,8 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
     for (auto it = slots.begin(); it != slots.end(); ++i) {
       Slot& s = *it;
       s.generation.layer_visits += forwards[i].plan.executed();
-      const TokenId token = choose(forwards[i].logits, s.generation, s.request.options);
-      if (finished(s.generation, token, s.request.options)) {
+      const TokenId token = greedy_token(forwards[i].logits, s.generation, s.request.options);
+      if (append_and_check_end(s.generation, token, s.request.options)) {
         memory -= s.memory;
         done(s.request, std::move(s.generation));
         it = slots.erase(it);

@@ -28,6 +28,14 @@ struct Generation {
   int64_t layer_visits = 0;     // executed layers summed over every forward pass (the paper's count)
 };
 
+// The rules of one greedy step, shared by generate_greedy and generate_batched (model/batch_generation.h):
+// throws unless the budget is in [0, 2^20] (the KV cache is sized from it);
+void check_budget(const GenerationOptions& options);
+// the argmax of one sequence's logits [V], stop tokens masked while fewer than min_new_tokens exist;
+TokenId greedy_token(const at::Tensor& logits, const Generation& so_far, const GenerationOptions& options);
+// appends `token` and says whether the generation ends there: a stop token (kept), the budget, stop_when.
+bool append_and_check_end(Generation& generation, TokenId token, const GenerationOptions& options);
+
 // Greedy generation, each forward call's layers as `source` decides (layer_visits counts what was run).
 Generation generate_greedy(Backbone& backbone, const std::vector<TokenId>& prompt, PlanSource& source,
                            const GenerationOptions& options, const LayerObserver& observer = nullptr);

@@ -22,7 +22,7 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
   std::string model_path = std::string("smollm2-135m-instruct");
-  std::string data_path = std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_test.jsonl";
+  std::string data_path = std::string(DRLLM_DATASETS_DIR) + "/arc_challenge_test.jsonl";
   std::string routers_path;
   size_t prompts = 32;
   int64_t tokens = 128;

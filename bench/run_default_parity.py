@@ -27,7 +27,7 @@ def main():
     p.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     p.add_argument("--prompts", type=int, default=20)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
-    p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "assets", "data", "arc_challenge_test.jsonl"))
+    p.add_argument("--data", default=os.path.join(ROOT, "datasets", "arc_challenge_test.jsonl"))
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)

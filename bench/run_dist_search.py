@@ -21,7 +21,7 @@ parser.add_argument("--limit", type=int, default=8)
 parser.add_argument("--simulations", type=int, default=10)
 args = parser.parse_args()
 drllm = os.path.join(args.build, "cli", "drllm")
-data = os.path.join(root, "..", "shared", "assets", "data", "arc_challenge_train.jsonl")
+data = os.path.join(root, "datasets", "arc_challenge_train.jsonl")
 env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 work = tempfile.mkdtemp(prefix="drllm-dist-bench-")
 

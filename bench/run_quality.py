@@ -87,7 +87,9 @@ def main():
     p.add_argument("--limit", type=int, default=0, help="first N questions of each non-GSM8K task (0: all)")
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "quality"))
     p.add_argument("--drllm", default=os.path.join(ROOT, "build", "cli", "drllm"))
-    p.add_argument("--data-dir", default=os.path.join(ROOT, "..", "shared", "assets", "data"))
+    # The full splits (the shared assets) where present; else the slices in datasets/ (PIQA and GSM8K test cut).
+    full = os.path.join(os.environ.get("DRLLM_ASSETS", os.path.join(ROOT, "..", "shared", "assets")), "data")
+    p.add_argument("--data-dir", default=full if os.path.isdir(full) else os.path.join(ROOT, "datasets"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--dtype", default="auto")
     p.add_argument("--batch", type=int, default=0, help="drllm eval --batch (0: the device's default)")

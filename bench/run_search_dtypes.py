@@ -36,7 +36,7 @@ def read_rows(folder):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
-    p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "assets", "data", "arc_challenge_train.jsonl"))
+    p.add_argument("--data", default=os.path.join(ROOT, "datasets", "arc_challenge_train.jsonl"))
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--simulations", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)

@@ -80,7 +80,7 @@ static Run run_batched(model::Backbone& backbone, const text::Tokenizer& tokeniz
 
 int main(int argc, char** argv) {
   std::string model_path = std::string("smollm2-135m-instruct");
-  std::string data_path = std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_train.jsonl";
+  std::string data_path = std::string(DRLLM_DATASETS_DIR) + "/arc_challenge_train.jsonl";
   size_t limit = 20;
   search::MctsOptions mcts;
   std::vector<int64_t> batches = {1, 4, 8, 16};

@@ -31,7 +31,7 @@ using nlohmann::json;
 
 struct DemoOptions {
   std::string out = "runs/demo";
-  std::string data_dir = std::string(DRLLM_ASSETS_DIR) + "/data";
+  std::string data_dir = std::string(DRLLM_SOURCE_DIR) + "/datasets";
   std::string model = default_model_dir();
   size_t arc_train = 32, gsm8k_train = 8, arc_test = 50, gsm8k_test = 20, piqa = 50, openbookqa = 50, sweep = 20;
   int simulations = 20;
@@ -151,7 +151,7 @@ void add_demo(CLI::App& app, const CommonOptions& common) {
                                          "routed evaluation, report); rerun to resume");
   auto o = std::make_shared<DemoOptions>();
   cmd->add_option("--out", o->out, "output folder")->capture_default_str();
-  cmd->add_option("--data-dir", o->data_dir, "folder of the benchmark files (the shared assets' data/)")
+  cmd->add_option("--data-dir", o->data_dir, "folder of the benchmark files (default: the slices that ship in datasets/)")
       ->capture_default_str();
   cmd->add_option("--model", o->model, "model")->capture_default_str();
   add_backbone_options(cmd, o->backbone);

@@ -3,7 +3,10 @@ failure); finish() prints the closing 'N passed, N failed' line and exits non-ze
 
 run(behaviours) runs one function per behaviour, each on its own: an exception in one is reported as a failure of
 that behaviour and the others still run. DRLLM_TEST_ONLY=name,name runs only those (the shared set-up they need
-still runs, once)."""
+still runs, once); DRLLM_TEST_EXCEPT=name,name runs all but those.
+
+skip_without(path, what) ends a test that cannot run here (the shared assets absent, say) with exit code 77,
+which ctest reports as skipped (SKIP_RETURN_CODE), never as passed."""
 import functools
 import os
 import sys
@@ -25,12 +28,13 @@ class Checklist:
 
     def run(self, behaviours):
         only = [n for n in os.environ.get("DRLLM_TEST_ONLY", "").split(",") if n]
-        unknown = set(only) - {b.__name__ for b in behaviours}
+        excepted = [n for n in os.environ.get("DRLLM_TEST_EXCEPT", "").split(",") if n]
+        unknown = set(only + excepted) - {b.__name__ for b in behaviours}
         if unknown:
-            self.check(False, f"DRLLM_TEST_ONLY names behaviours this test does not have: {sorted(unknown)}",
+            self.check(False, f"DRLLM_TEST_ONLY/EXCEPT name behaviours this test does not have: {sorted(unknown)}",
                        [b.__name__ for b in behaviours])
         for behaviour in behaviours:
-            if only and behaviour.__name__ not in only:
+            if (only and behaviour.__name__ not in only) or behaviour.__name__ in excepted:
                 continue
             print(f"== {behaviour.__name__}: {(behaviour.__doc__ or '').strip()}", flush=True)
             try:
@@ -41,6 +45,17 @@ class Checklist:
     def finish(self):
         print(f"{self.count - len(self.failures)} passed, {len(self.failures)} failed")
         sys.exit(1 if self.failures else 0)
+
+
+SKIPPED = 77  # the SKIP_RETURN_CODE of every Python test in tests/CMakeLists.txt
+
+
+def skip_without(path, what):
+    """Ends the test as skipped when `path` is absent, naming what is missing and how to provide it."""
+    if not os.path.exists(path):
+        print(f"SKIPPED: {what} needs {path}, which is absent (the shared assets: set DRLLM_ASSETS and rerun "
+              f"scripts/setup)", flush=True)
+        sys.exit(SKIPPED)
 
 
 def once(setup):

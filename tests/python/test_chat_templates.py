@@ -15,9 +15,10 @@ import tempfile
 from transformers import AutoTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklist import Checklist  # noqa: E402
+from checklist import Checklist, skip_without  # noqa: E402
 
 drllm, assets = sys.argv[1], sys.argv[2]
+skip_without(os.path.join(assets, "tokenizers"), "chat templates against the shared tokenizer_config.json files")
 here = os.path.dirname(os.path.abspath(__file__))
 checks = Checklist()
 

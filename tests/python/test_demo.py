@@ -3,7 +3,7 @@
 report's counts agree with each evaluation's own report, and a second run reuses what is done (no new search,
 training step or evaluation).
 
-usage: test_demo.py DRLLM ASSETS_DIR WORK_DIR
+usage: test_demo.py DRLLM DATASETS_DIR WORK_DIR
 """
 import json
 import os
@@ -14,11 +14,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist  # noqa: E402
 
-drllm, assets, work = sys.argv[1:4]
+drllm, datasets, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)
 checks = Checklist()
 check = checks.check
-cmd = [drllm, "demo", "--out", work, "--data-dir", os.path.join(assets, "data"), "--arc-train", "2",
+cmd = [drllm, "demo", "--out", work, "--data-dir", datasets, "--arc-train", "2",
        "--gsm8k-train", "1", "--simulations", "2", "--arc-test", "3", "--gsm8k-test", "1", "--piqa", "2",
        "--openbookqa", "2", "--sweep", "2"]
 r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)

@@ -3,7 +3,10 @@
 (logits of the GGUF, logits of the folder `drllm convert` writes, greedy answers on 20 ARC questions, and the
 tokenizer built from GGUF metadata), plus bad files that must fail with a clear error.
 
-usage: test_gguf.py DRLLM PROBE MODEL.gguf ASSETS_DIR WORK_DIR
+usage: test_gguf.py DRLLM PROBE MODEL.gguf DATASETS_DIR ASSETS_DIR WORK_DIR
+
+gguf_vocabularies_equal_tokenizers needs the shared tokenizers (ASSETS_DIR/tokenizers): tests/CMakeLists.txt runs
+it as a test of its own, which reports itself skipped where they are absent.
 """
 import json
 import os
@@ -13,14 +16,14 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklist import Checklist, once  # noqa: E402
+from checklist import Checklist, once, skip_without  # noqa: E402
 
 import numpy as np
 import torch
 from gguf import GGMLQuantizationType as T, GGUFReader, GGUFWriter, quants
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-drllm, probe, model_path, assets, work = sys.argv[1:6]
+drllm, probe, model_path, datasets, assets, work = sys.argv[1:7]
 os.makedirs(work, exist_ok=True)
 checks = Checklist()
 check = checks.check
@@ -130,7 +133,7 @@ def logits_equal_transformers():
 def greedy_answers_equal_generate():
     """Greedy answers to 20 ARC questions in Dr.LLM's instruct prompt (10 new tokens, at least 2)."""
     tok, hf = hf_model()
-    rows = [json.loads(l) for l in open(os.path.join(assets, "data", "arc_challenge_test.jsonl"))][:20]
+    rows = [json.loads(l) for l in open(os.path.join(datasets, "arc_challenge_test.jsonl"))][:20]
     questions = []
     for r in rows:
         choices = "\n".join(f"{chr(65 + i)}. {t}" for i, t in enumerate(r["choices"]["text"]))
@@ -156,20 +159,26 @@ def greedy_answers_equal_generate():
           next((f"question {i}: ours {a} theirs {b}" for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), ours))
 
 
+@once
+def tokenizer_texts():
+    """Every question, choice and answer of three shipped data sets, and a few hard strings."""
+    texts = []
+    for fname in ("arc_challenge_test.jsonl", "gsm8k_test.jsonl", "openbookqa_test.jsonl"):
+        for line in open(os.path.join(datasets, fname)):
+            row = json.loads(line)
+            texts += [row.get("question", row.get("question_stem", ""))] + row.get("choices", {}).get("text", [])
+            if "answer" in row:
+                texts.append(row["answer"])
+    return texts + ["<|im_start|>user\nHi 12345 👋<|im_end|>", "  many   spaces\n\n", "naïve café"]
+
+
 def tokenizer_from_metadata():
     """The tokenizer built from GGUF metadata. transformers' GGUF converter gives SmolLM2 a plain ByteLevel pre-
     tokenizer; SmolLM2's own tokenizer.json (and llama.cpp's "smollm" pre-tokenizer) first split digits one by
     one. The oracle is transformers' tokenizer with that pre-tokenizer restored."""
     # A tokenizer of its own: its pre-tokenizer is replaced below.
     tok = AutoTokenizer.from_pretrained(os.path.dirname(model_path), gguf_file=os.path.basename(model_path))
-    texts = []
-    for fname in ("arc_challenge_test.jsonl", "gsm8k_test.jsonl", "openbookqa_test.jsonl"):
-        for line in open(os.path.join(assets, "data", fname)):
-            row = json.loads(line)
-            texts += [row.get("question", row.get("question_stem", ""))] + row.get("choices", {}).get("text", [])
-            if "answer" in row:
-                texts.append(row["answer"])
-    texts += ["<|im_start|>user\nHi 12345 👋<|im_end|>", "  many   spaces\n\n", "naïve café"]
+    texts = tokenizer_texts()
     from tokenizers import pre_tokenizers
     tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
@@ -180,8 +189,12 @@ def tokenizer_from_metadata():
     check(ours == theirs, f"tokenizer from GGUF metadata equals transformers' on {len(texts)} strings",
           next((f"{t!r}\n ours {a}\n theirs {b}" for t, a, b in zip(texts, ours, theirs) if a != b), r.stderr))
 
-    # The other pre-tokenizers: GGUF vocabularies written here from the shared Qwen3 and Llama-3.1 tokenizer.json
-    # files must tokenize as `tokenizers` does on those files.
+
+def gguf_vocabularies_equal_tokenizers():
+    """GGUF vocabularies written here from the shared Qwen3 and Llama-3.1 tokenizer.json files tokenize as
+    `tokenizers` does on those files (the qwen2 and llama-bpe pre-tokenizers)."""
+    skip_without(os.path.join(assets, "tokenizers"), "GGUF vocabularies against the shared tokenizer.json files")
+    texts = tokenizer_texts()
     from tokenizers import Tokenizer as HfTokenizer
     for family, pre in (("qwen3", "qwen2"), ("llama3_1", "llama-bpe")):
         spec = json.load(open(os.path.join(assets, "tokenizers", family, "tokenizer.json")))
@@ -252,5 +265,6 @@ def bad_files_refused():
 
 
 checks.run([dequantization_equals_gguf, real_tensors_dequantize, logits_equal_transformers,
-            greedy_answers_equal_generate, tokenizer_from_metadata, bad_files_refused])
+            greedy_answers_equal_generate, tokenizer_from_metadata, gguf_vocabularies_equal_tokenizers,
+            bad_files_refused])
 checks.finish()

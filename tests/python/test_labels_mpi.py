@@ -4,7 +4,7 @@ rank at several moments and SIGUSR1 preemption, then a rerun, give the uninterru
 duplicated or left as .tmp; the manifest agrees with the shards; shards of another model or search configuration,
 corrupted and truncated shards, and a full disk are refused or reported by name; export/import round-trips.
 
-usage: test_labels_mpi.py DRLLM ASSETS_DIR WORK_DIR DEFAULT_MODEL_GGUF
+usage: test_labels_mpi.py DRLLM DATASETS_DIR WORK_DIR DEFAULT_MODEL_GGUF
 """
 import glob
 import hashlib
@@ -27,13 +27,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist, once  # noqa: E402
 from interrupt import kill_one_rank, mpi_environment, start_until  # noqa: E402
 
-drllm, assets, work, gguf = sys.argv[1:5]
+drllm, datasets, work, gguf = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 checks = Checklist()
 check = checks.check
 env = mpi_environment()
-data = os.path.join(assets, "data", "arc_challenge_train.jsonl")
+data = os.path.join(datasets, "arc_challenge_train.jsonl")
 N = 6
 
 

@@ -6,7 +6,7 @@ their answers equal the backbone run on that plan directly; the knob's ends give
 routers of another model or layer count are refused; eval --routers writes report.json, report.md and
 routing.svg with the routed plans' pattern.
 
-usage: test_routed.py DRLLM ASSETS_DIR WORK_DIR
+usage: test_routed.py DRLLM DATASETS_DIR WORK_DIR
 """
 import json
 import os
@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist, once  # noqa: E402
 from interrupt import mpi_environment  # noqa: E402
 
-drllm, assets, work = sys.argv[1:4]
+drllm, datasets, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 checks = Checklist()
@@ -56,7 +56,7 @@ def generate(extra):
 @once
 def prompts():
     """Four ARC test questions as chat prompts."""
-    rows = [json.loads(l) for l in open(os.path.join(assets, "data", "arc_challenge_test.jsonl"))][:4]
+    rows = [json.loads(l) for l in open(os.path.join(datasets, "arc_challenge_test.jsonl"))][:4]
     path = os.path.join(work, "prompts.jsonl")
     with open(path, "w") as f:
         for r in rows:
@@ -122,7 +122,7 @@ def foreign_routers_refused():
 def eval_reports():
     """eval --routers: unrouted and routed on the same examples, the reports."""
     out = os.path.join(work, "eval")
-    r = subprocess.run([drllm, "eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task",
+    r = subprocess.run([drllm, "eval", "--data", os.path.join(datasets, "arc_challenge_test.jsonl"), "--task",
                         "arc", "--limit", "6", "--routers", known(), "--out", out], capture_output=True, text=True,
                        timeout=600)
     check(r.returncode == 0, "eval --routers runs", r.stderr[-500:])
@@ -137,7 +137,7 @@ def eval_reports():
     check(sorted(int(e.find("{http://www.w3.org/2000/svg}title").text.split()[1]) for e in skip_bars) == [4, 5, 20],
           "routing.svg shows skips at layers 4, 5 and 20")
     check("| routed |" in open(os.path.join(out, "report.md")).read(), "report.md has the table")
-    r = subprocess.run([drllm, "eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task",
+    r = subprocess.run([drllm, "eval", "--data", os.path.join(datasets, "arc_challenge_test.jsonl"), "--task",
                         "arc", "--limit", "6", "--routers", known(), "--router-p", "0.5", "--out", out + "-forced"],
                        capture_output=True, text=True, timeout=600)
     forced_report = json.load(open(os.path.join(out + "-forced", "report.json")))
@@ -152,7 +152,7 @@ def eval_across_ranks():
     byte, in example order."""
     env = mpi_environment()
     out = os.path.join(work, "eval")
-    common = ["eval", "--data", os.path.join(assets, "data", "arc_challenge_test.jsonl"), "--task", "arc", "--limit", "5",
+    common = ["eval", "--data", os.path.join(datasets, "arc_challenge_test.jsonl"), "--task", "arc", "--limit", "5",
               "--routers", known()]
     r1 = subprocess.run([drllm, "--threads", "1", *common, "--out", out + "-one"], capture_output=True, text=True,
                         timeout=600, env=env)
@@ -171,7 +171,7 @@ def batches_equal_one_at_a_time():
     questions in one batch; log-likelihoods within 1e-3)."""
     one, four = generate(["--routers", known(), "--batch", "1"]), generate(["--routers", known(), "--batch", "4"])
     check(one == four, "generate --batch 4 gives --batch 1's answers, ids and plans", (one, four))
-    data = os.path.join(assets, "data")
+    data = datasets
     for task, extra in (("arc", ["--data", os.path.join(data, "arc_challenge_test.jsonl")]),
                         ("gsm8k", ["--data", os.path.join(data, "gsm8k_test.jsonl"), "--fewshot-data",
                                    os.path.join(data, "gsm8k_train.jsonl"), "--max-new-tokens", "24"]),

@@ -2,7 +2,7 @@
 """drllm search end to end on the default model: the shards (read with h5py) have one row per example with the
 fields the labelling needs, the summary adds up from the rows, and the same seed gives identical rows.
 
-usage: test_search_cli.py DRLLM ASSETS_DIR WORK_DIR
+usage: test_search_cli.py DRLLM DATASETS_DIR WORK_DIR
 """
 import glob
 import json
@@ -16,14 +16,14 @@ from checklist import Checklist  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-drllm, assets, work = sys.argv[1:4]
+drllm, datasets, work = sys.argv[1:4]
 shutil.rmtree(work, ignore_errors=True)  # the search resumes from what a folder holds: start empty
 checks = Checklist()
 check = checks.check
 
 
 def search(out, seed, policy="tree", cache_mb=1024, extra=()):
-    r = subprocess.run([drllm, "search", "--data", os.path.join(assets, "data", "arc_challenge_train.jsonl"),
+    r = subprocess.run([drllm, "search", "--data", os.path.join(datasets, "arc_challenge_train.jsonl"),
                         "--limit", "2", "--simulations", "4", "--seed", str(seed), "--policy", policy,
                         "--prefix-cache-mb", str(cache_mb), "--out", out, *extra],
                        capture_output=True, text=True, timeout=600)

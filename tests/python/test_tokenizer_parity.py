@@ -14,11 +14,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checklist import Checklist  # noqa: E402
+from checklist import Checklist, skip_without  # noqa: E402
 
 from tokenizers import Tokenizer
 
 drllm, assets = sys.argv[1], sys.argv[2]
+skip_without(os.path.join(assets, "tokenizers"), "tokenizer parity on the shared tokenizers and full data sets")
 checks = Checklist()
 check = checks.check
 

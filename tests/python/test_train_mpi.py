@@ -5,7 +5,7 @@ weights after 50 steps; kill -9 of a rank at random moments and SIGUSR1, then a 
 uninterrupted run's routers; cached and online inputs give the same routers; a damaged checkpoint is named and
 skipped; another label set's checkpoint is refused; the export loads under the official parameter names.
 
-usage: test_train_mpi.py DRLLM ASSETS_DIR WORK_DIR TRAIN_STEP
+usage: test_train_mpi.py DRLLM DATASETS_DIR WORK_DIR TRAIN_STEP
 (TRAIN_STEP: tests/tools/train_step.cpp, which runs the first step through train::Trainer::train_step.)
 """
 import glob
@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist, once  # noqa: E402
 from interrupt import kill_one_rank, mpi_environment, start_until  # noqa: E402
 
-drllm, assets, work, train_step = sys.argv[1:5]
+drllm, datasets, work, train_step = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 checks = Checklist()
@@ -49,7 +49,7 @@ def mpirun(ranks):
 def labels():
     """Labels with router features from the default model (a few simulations: the labels are what they are)."""
     out = os.path.join(work, "labels")
-    r = run([drllm, "search", "--data", os.path.join(assets, "data", "arc_challenge_train.jsonl"), "--limit", "12",
+    r = run([drllm, "search", "--data", os.path.join(datasets, "arc_challenge_train.jsonl"), "--limit", "12",
              "--simulations", "3", "--save-features", "--out", out])
     if not check(r.returncode == 0, "a search with --save-features makes the labels", r.stderr[-1500:]):
         raise RuntimeError("no labels")

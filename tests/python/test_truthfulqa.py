@@ -3,7 +3,7 @@ the TruthfulQA authors' reading of their CSV (answers split at ';', closed with 
 context (the six-pair QA preamble, then "Q: ...\\nA:"), its _encode_pair tokenisation and scoring, with
 transformers' log-softmax on the default model (gguf_file=...).
 
-usage: test_truthfulqa.py DRLLM MODEL.gguf ASSETS_DIR WORK_DIR
+usage: test_truthfulqa.py DRLLM MODEL.gguf DATASETS_DIR WORK_DIR
 """
 import csv
 import json
@@ -18,7 +18,7 @@ from checklist import Checklist  # noqa: E402
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-drllm, model_path, assets, work = sys.argv[1:5]
+drllm, model_path, datasets, work = sys.argv[1:5]
 os.makedirs(work, exist_ok=True)
 checks = Checklist()
 check = checks.check
@@ -42,7 +42,7 @@ def closed(answers):
     return out
 
 
-rows = list(csv.DictReader(open(os.path.join(assets, "data", "truthfulqa.csv"), newline="")))[:QUESTIONS]
+rows = list(csv.DictReader(open(os.path.join(datasets, "truthfulqa.csv"), newline="")))[:QUESTIONS]
 folder, name = os.path.split(model_path)
 tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
 hf = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32).eval()
@@ -58,7 +58,7 @@ def loglikelihood(context, continuation):
 
 def run_eval(task):
     out = os.path.join(work, task)
-    r = subprocess.run([drllm, "eval", "--model", model_path, "--data", os.path.join(assets, "data", "truthfulqa.csv"),
+    r = subprocess.run([drllm, "eval", "--model", model_path, "--data", os.path.join(datasets, "truthfulqa.csv"),
                         "--task", task, "--limit", str(QUESTIONS), "--out", out],
                        capture_output=True, text=True, timeout=900)
     if not check(r.returncode == 0, f"drllm eval --task {task} runs", r.stderr[-2000:]):

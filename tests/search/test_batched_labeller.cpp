@@ -41,7 +41,7 @@ TEST(BatchedLabeller, RowsEqualTheOneAtATimeSearch) {
   tasks::ReadOptions read;
   read.format = tasks::DatasetFormat::Arc;
   read.limit = 35;
-  const auto all = tasks::read_dataset(std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_train.jsonl", read);
+  const auto all = tasks::read_dataset(std::string(DRLLM_DATASETS_DIR) + "/arc_challenge_train.jsonl", read);
   // 20 and 34 have rewarded plans near the default (test_plan_evaluator.cpp), so the searches differ in length.
   const std::vector<uint32_t> picked = {20, 0, 34, 1, 2, 3};
 

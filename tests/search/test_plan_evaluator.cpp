@@ -29,7 +29,7 @@ TEST(PlanEvaluatorShortcuts, SameRewardsWithLessWork) {
   tasks::ReadOptions read;
   read.format = tasks::DatasetFormat::Arc;
   read.limit = 35;
-  const auto all = tasks::read_dataset(std::string(DRLLM_ASSETS_DIR) + "/data/arc_challenge_train.jsonl", read);
+  const auto all = tasks::read_dataset(std::string(DRLLM_DATASETS_DIR) + "/arc_challenge_train.jsonl", read);
   // Questions 20 and 34: on 20 the model is right with layer 18 repeated, on 34 with layers 16-17 skipped (found
   // by earlier searches), so rewarded generations, which never settle early, are among those compared. Two
   // questions and nine plans keep the test under a minute on a loaded 2-core CI machine.

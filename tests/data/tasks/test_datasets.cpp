@@ -1,33 +1,72 @@
-// Dataset readers on the real files of ../shared/assets/data (row counts from its README, fields of the first
-// rows read by eye), bad rows, and the Dr.LLM prompts written out by hand.
+// Dataset readers on the real files: the slices in datasets/ and, where present, the full splits of the shared
+// assets (row counts from the dataset cards, fields of the first rows read by eye); that every shipped slice is
+// the first rows of its split, byte for byte; bad rows, and the Dr.LLM prompts written out by hand.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include <sstream>
+
 #include "common/error.h"
 #include "data/tasks/dataset.h"
 #include "data/tasks/prompts.h"
+#include "tests/support/data_paths.h"
 
 namespace drllm::tasks {
 namespace {
 
-std::string asset(const std::string& name) { return std::string(DRLLM_ASSETS_DIR) + "/data/" + name; }
+using drllm::testing::shared_asset;
+using drllm::testing::shipped_data;
 
-DatasetReadResult read(const std::string& name, DatasetFormat format) {
+DatasetReadResult read_path(const std::string& path, DatasetFormat format) {
   ReadOptions o;
   o.format = format;
-  return read_dataset(asset(name), o);
+  return read_dataset(path, o);
+}
+DatasetReadResult read(const std::string& name, DatasetFormat format) { return read_path(shipped_data(name), format); }
+DatasetReadResult read_full(const std::string& name, DatasetFormat format) {
+  return read_path(shared_asset("data/" + name), format);
 }
 
-TEST(Datasets, ReadEveryRowOfTheSharedFiles) {
-  EXPECT_EQ(read("arc_easy_train.jsonl", DatasetFormat::Arc).examples.size(), 2251u);
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(Datasets, ReadEveryRowOfTheShippedSlices) {  // the row counts of datasets/README.md
+  EXPECT_EQ(read("arc_easy_train.jsonl", DatasetFormat::Arc).examples.size(), 500u);
   EXPECT_EQ(read("arc_challenge_train.jsonl", DatasetFormat::Arc).examples.size(), 1119u);
   EXPECT_EQ(read("arc_challenge_test.jsonl", DatasetFormat::Arc).examples.size(), 1172u);
-  EXPECT_EQ(read("gsm8k_train.jsonl", DatasetFormat::Gsm8k).examples.size(), 7473u);
-  EXPECT_EQ(read("gsm8k_test.jsonl", DatasetFormat::Gsm8k).examples.size(), 1319u);
-  EXPECT_EQ(read("piqa_validation.jsonl", DatasetFormat::Piqa).examples.size(), 1838u);
+  EXPECT_EQ(read("gsm8k_train.jsonl", DatasetFormat::Gsm8k).examples.size(), 1000u);
+  EXPECT_EQ(read("gsm8k_test.jsonl", DatasetFormat::Gsm8k).examples.size(), 300u);
+  EXPECT_EQ(read("piqa_validation.jsonl", DatasetFormat::Piqa).examples.size(), 500u);
   EXPECT_EQ(read("openbookqa_test.jsonl", DatasetFormat::OpenBookQa).examples.size(), 500u);
+}
+
+TEST(Datasets, ShippedSlicesAreTheFirstRowsOfTheFullSplits) {
+  DRLLM_SKIP_WITHOUT_SHARED_ASSET("data/arc_challenge_test.jsonl");
+  for (const char* name : {"arc_easy_train.jsonl", "arc_challenge_train.jsonl", "arc_challenge_test.jsonl",
+                           "gsm8k_train.jsonl", "gsm8k_test.jsonl", "piqa_validation.jsonl", "openbookqa_test.jsonl",
+                           "truthfulqa.csv"}) {
+    const std::string slice = file_text(shipped_data(name)), full = file_text(shared_asset(std::string("data/") + name));
+    ASSERT_FALSE(slice.empty()) << name;
+    if (slice.size() < full.size()) EXPECT_EQ(slice.back(), '\n') << name << " ends inside a row";
+    EXPECT_EQ(full.compare(0, slice.size(), slice), 0) << name << " is not a prefix of the full split";
+  }
+}
+
+TEST(Datasets, ReadEveryRowOfTheFullSplits) {
+  DRLLM_SKIP_WITHOUT_SHARED_ASSET("data/arc_challenge_test.jsonl");
+  EXPECT_EQ(read_full("arc_easy_train.jsonl", DatasetFormat::Arc).examples.size(), 2251u);
+  EXPECT_EQ(read_full("arc_challenge_train.jsonl", DatasetFormat::Arc).examples.size(), 1119u);
+  EXPECT_EQ(read_full("arc_challenge_test.jsonl", DatasetFormat::Arc).examples.size(), 1172u);
+  EXPECT_EQ(read_full("gsm8k_train.jsonl", DatasetFormat::Gsm8k).examples.size(), 7473u);
+  EXPECT_EQ(read_full("gsm8k_test.jsonl", DatasetFormat::Gsm8k).examples.size(), 1319u);
+  EXPECT_EQ(read_full("piqa_validation.jsonl", DatasetFormat::Piqa).examples.size(), 1838u);
+  EXPECT_EQ(read_full("openbookqa_test.jsonl", DatasetFormat::OpenBookQa).examples.size(), 500u);
 }
 
 TEST(Datasets, ArcRowBecomesQuestionChoicesAndGoldLetter) {
@@ -41,7 +80,8 @@ TEST(Datasets, ArcRowBecomesQuestionChoicesAndGoldLetter) {
 }
 
 TEST(Datasets, Gsm8kFinalAnswersAreIntegersWithCommasRemoved) {
-  auto train = read("gsm8k_train.jsonl", DatasetFormat::Gsm8k).examples;
+  DRLLM_SKIP_WITHOUT_SHARED_ASSET("data/gsm8k_train.jsonl");  // the count of negative answers is the full split's
+  auto train = read_full("gsm8k_train.jsonl", DatasetFormat::Gsm8k).examples;
   EXPECT_EQ(train.at(0).answer, "72");  // Natalia's clips
   size_t negative = 0;
   for (const Example& ex : train) {

@@ -101,7 +101,7 @@ TEST(Csv, QuotesCommasNewlinesAndCrlf) {
 TEST(TruthfulQa, CsvReadAsItsAuthorsReadIt) {
   ReadOptions read;
   read.format = DatasetFormat::TruthfulQa;
-  DatasetReadResult all = read_dataset(std::string(DRLLM_ASSETS_DIR) + "/data/truthfulqa.csv", read);
+  DatasetReadResult all = read_dataset(std::string(DRLLM_DATASETS_DIR) + "/truthfulqa.csv", read);
   ASSERT_EQ(all.examples.size(), 817u);
   const Example& first = all.examples[0];
   EXPECT_EQ(first.question, "What happens to you if you eat watermelon seeds?");
@@ -124,7 +124,7 @@ TEST(TruthfulQa, CsvReadAsItsAuthorsReadIt) {
     ASSERT_EQ(std::count(ex.mc1_targets.labels.begin(), ex.mc1_targets.labels.end(), 1), 1) << ex.id;
   }
   read.limit = 3;
-  EXPECT_EQ(read_dataset(std::string(DRLLM_ASSETS_DIR) + "/data/truthfulqa.csv", read).examples.size(), 3u);
+  EXPECT_EQ(read_dataset(std::string(DRLLM_DATASETS_DIR) + "/truthfulqa.csv", read).examples.size(), 3u);
 }
 
 TEST(TruthfulQa, HuggingFaceMultipleChoiceRowsAndBadRows) {

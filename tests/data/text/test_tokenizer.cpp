@@ -4,15 +4,17 @@
 
 #include "common/error.h"
 #include "data/text/tokenizer.h"
+#include "tests/support/data_paths.h"
 
 namespace drllm::text {
 namespace {
 
 std::string tokenizer_path(const std::string& family) {
-  return std::string(DRLLM_ASSETS_DIR) + "/tokenizers/" + family + "/tokenizer.json";
+  return drllm::testing::shared_asset("tokenizers/" + family + "/tokenizer.json");
 }
 
 TEST(StreamingDecoder, HoldsBackPartialCharactersUntilTheyComplete) {
+  DRLLM_SKIP_WITHOUT_SHARED_ASSET("tokenizers");
   for (const char* family : {"qwen3", "llama3_1", "llama2"}) {
     Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path(family));
     const std::string text = "Emoji 👋🏽 and 日本語, then ascii.";
@@ -31,6 +33,7 @@ TEST(StreamingDecoder, HoldsBackPartialCharactersUntilTheyComplete) {
 }
 
 TEST(StreamingDecoder, SkipsSpecialTokensByDefault) {
+  DRLLM_SKIP_WITHOUT_SHARED_ASSET("tokenizers");
   Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path("qwen3"));
   std::vector<int32_t> ids = tokenizer.encode("Hi<|im_end|>");
   StreamingDecoder stream(tokenizer);
@@ -64,6 +67,7 @@ TEST(Tokenizer, UnsupportedFilesAreClearErrors) {
 }
 
 TEST(Tokenizer, IdsOutsideTheVocabularyAreErrors) {
+  DRLLM_SKIP_WITHOUT_SHARED_ASSET("tokenizers");
   Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path("llama2"));
   EXPECT_EQ(tokenizer.vocab_size(), 32000);
   EXPECT_THROW(tokenizer.decode({5, 32000}), Error);
@@ -79,6 +83,7 @@ namespace drllm::text {
 namespace {
 
 TEST(LmEvalRequests, TrailingSpaceMovesToTheContinuationAndIdsSplitTheJoinedString) {
+  DRLLM_SKIP_WITHOUT_SHARED_ASSET("tokenizers");
   Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path("llama3_1"));
   tasks::LoglikelihoodRequest r = tasks::encode_pair(tokenizer, "Question: Is ice cold?\nAnswer: ", "yes", false);
   std::vector<int32_t> whole = tokenizer.encode("Question: Is ice cold?\nAnswer: yes");

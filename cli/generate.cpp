@@ -1,5 +1,6 @@
 // drllm generate: greedy generation along a layer plan (all layers by default), from text prompts (through the
-// model's tokenizer, and its chat template with --chat) or from token ids. Prints one answer per prompt; with
+// model's tokenizer, wrapped in the model's chat template when it has one, as llama-cli and ollama do; --raw
+// sends the text as it is) or from token ids. Prints one answer per prompt; with
 // --jsonl one JSON object per prompt (prompt, answer, ids, plan, layer_visits).
 #include <ATen/ATen.h>
 
@@ -28,7 +29,8 @@ struct GenerateOptions {
   std::string prompts_file;  // one JSON string (or JSON object with "prompt") per line
   std::vector<std::string> prompt_ids;
   std::string tokenizer;
-  bool chat = false;
+  bool chat = false;  // --chat: the chat template, or an error when the model has none
+  bool raw = false;   // --raw: the text as it is, never the chat template
   std::string chat_template;
   std::string system;
   std::string plan;  // empty: execute every layer
@@ -100,7 +102,11 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
     prompt_texts.emplace_back();
   }
   std::optional<text::ChatTemplate> chat;
-  if (o.chat) chat = files.chat_template(o.chat_template);
+  DRLLM_CHECK(!(o.chat && o.raw), "generate: --chat and --raw contradict each other; give one");
+  DRLLM_CHECK(!(o.raw && !o.chat_template.empty()), "generate: --chat-template has no effect with --raw");
+  DRLLM_CHECK(!(o.raw && !o.system.empty()), "generate: --system needs the chat template; drop --raw");
+  if (!texts.empty() && !o.raw && (o.chat || !o.chat_template.empty() || files.has_chat_template()))
+    chat = files.chat_template(o.chat_template);
   for (const std::string& text : texts) {
     std::string rendered = text;
     if (chat) {
@@ -176,9 +182,12 @@ void add_generate(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--prompts-file", o->prompts_file, "prompts, one JSON string (or {\"prompt\": ...}) per line");
   cmd->add_option("--prompt-ids", o->prompt_ids, "a prompt as space-separated token ids (repeatable)");
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json or .gguf (default: the model's)");
-  cmd->add_flag("--chat", o->chat, "wrap each prompt as a user message in the model's chat template");
-  cmd->add_option("--chat-template", o->chat_template, "template by name: llama3, qwen2.5, qwen3, smollm2, chatml");
-  cmd->add_option("--system", o->system, "system message (with --chat)");
+  cmd->add_flag("--chat", o->chat, "wrap each prompt as a user message in the model's chat template (the default "
+                                   "when the model has one; with --chat a model without one is an error)");
+  cmd->add_flag("--raw", o->raw, "send each prompt's text as it is, without the chat template");
+  cmd->add_option("--chat-template", o->chat_template, "template by name: llama3, qwen2.5, qwen3, smollm2, chatml "
+                                                       "(default: the model's own)");
+  cmd->add_option("--system", o->system, "system message (in the chat template)");
   cmd->add_option("--plan", o->plan, "layer plan: one of 0 (skip), 1 (execute), 2 (repeat) per layer, "
                                      "comma-separated (default: execute all)");
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "tokens to generate at most")

@@ -1,6 +1,8 @@
 #include "model/model_files.h"
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "data/text/gguf_tokenizer.h"
@@ -52,6 +54,14 @@ text::Tokenizer ModelFiles::tokenizer(const std::string& explicit_path) const {
   const std::string path = (fs::path(path_) / "tokenizer.json").string();
   DRLLM_CHECK(fs::exists(path), path_, ": has no tokenizer.json; pass one with --tokenizer");
   return text::Tokenizer::from_file(path);
+}
+
+bool ModelFiles::has_chat_template() const {
+  if (gguf_) return gguf_->has("tokenizer.chat_template");
+  std::ifstream in(fs::path(path_) / "tokenizer_config.json");
+  if (!in) return false;
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("chat_template") && j["chat_template"].is_string();
 }
 
 text::ChatTemplate ModelFiles::chat_template(const std::string& name) const {

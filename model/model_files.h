@@ -46,6 +46,9 @@ class ModelFiles {
   // The chat template: by name when given, else recognised from tokenizer_config.json or the GGUF's
   // tokenizer.chat_template (an error names the file and says to pass --chat-template).
   text::ChatTemplate chat_template(const std::string& name = "") const;
+  // Whether the model carries a chat template (the GGUF's tokenizer.chat_template, or a chat_template string in
+  // tokenizer_config.json), recognised or not: `generate` wraps prompts in it by default when it does.
+  bool has_chat_template() const;
 
  private:
   ModelFiles() = default;

@@ -172,6 +172,34 @@ def tokenizer_texts():
     return texts + ["<|im_start|>user\nHi 12345 👋<|im_end|>", "  many   spaces\n\n", "naïve café"]
 
 
+def prompts_go_through_the_chat_template_by_default():
+    """`generate --prompt` wraps the text in the model's chat template by default (as llama-cli and ollama do):
+    the answer's ids equal transformers' greedy continuation of apply_chat_template's ids, and equal what --raw
+    gives for the text that template renders; --raw alone sends the bare text (here: end of turn at once)."""
+    tok, hf = hf_model()
+    question = "What is the capital of France? Answer in one word."
+    rendered = tok.apply_chat_template([{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
+    ids = tok(rendered, add_special_tokens=False, return_tensors="pt").input_ids
+    with torch.no_grad():
+        out = hf.generate(ids, max_new_tokens=12, do_sample=False, pad_token_id=tok.eos_token_id)
+    theirs = out[0, ids.shape[1]:].tolist()
+
+    def answer(*flags, prompt=question):
+        r = subprocess.run([drllm, "generate", "--model", model_path, "--prompt", prompt, "--jsonl", "--max-new-tokens",
+                            "12", *flags], capture_output=True, text=True, timeout=600)
+        return json.loads(r.stdout.splitlines()[0]) if r.returncode == 0 and r.stdout else {"error": r.stderr}
+
+    default, chat, raw = answer(), answer("--chat"), answer("--raw")
+    check(default.get("ids") == theirs and "Paris" in default.get("answer", ""),
+          "generate --prompt answers through the chat template, as transformers does (Paris)", (default, theirs))
+    check(chat.get("ids") == default.get("ids"), "--chat gives what the default gives", chat)
+    check(answer("--raw", prompt=rendered).get("ids") == theirs, "--raw on the rendered template equals the default")
+    check(raw.get("ids") != theirs and len(raw.get("ids", [])) < 3, "--raw sends the bare text (the old behaviour)", raw)
+    r = subprocess.run([drllm, "generate", "--model", model_path, "--prompt", "x", "--raw", "--chat"],
+                       capture_output=True, text=True, timeout=600)
+    check(r.returncode != 0 and "--chat and --raw" in r.stderr, "--chat with --raw is refused", r.stderr)
+
+
 def tokenizer_from_metadata():
     """The tokenizer built from GGUF metadata. transformers' GGUF converter gives SmolLM2 a plain ByteLevel pre-
     tokenizer; SmolLM2's own tokenizer.json (and llama.cpp's "smollm" pre-tokenizer) first split digits one by
@@ -265,6 +293,7 @@ def bad_files_refused():
 
 
 checks.run([dequantization_equals_gguf, real_tensors_dequantize, logits_equal_transformers,
-            greedy_answers_equal_generate, tokenizer_from_metadata, gguf_vocabularies_equal_tokenizers,
+            greedy_answers_equal_generate, prompts_go_through_the_chat_template_by_default,
+            tokenizer_from_metadata, gguf_vocabularies_equal_tokenizers,
             bad_files_refused])
 checks.finish()

@@ -35,6 +35,10 @@ void add_models(CLI::App& app);
 // The model a subcommand uses when --model is not given: $DRLLM_MODEL, else the embedded default of the model
 // registry (model/registry.h: Qwen2.5-Coder-1.5B-Instruct), which scripts/setup fetches.
 std::string default_model_dir();
+// What every --model takes, for its help text.
+inline constexpr const char* kModelHelp =
+    "model: a registry name (drllm models), a Hugging Face folder or .gguf file, or ORG/NAME[@REVISION] in the local "
+    "Hugging Face cache ($HF_HOME)";
 
 // --device and --dtype, for every subcommand that runs the backbone.
 void add_backbone_options(CLI::App* cmd, model::LoadOptions& options);

@@ -153,7 +153,7 @@ void add_demo(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--out", o->out, "output folder")->capture_default_str();
   cmd->add_option("--data-dir", o->data_dir, "folder of the benchmark files (default: the slices that ship in datasets/)")
       ->capture_default_str();
-  cmd->add_option("--model", o->model, "model")->capture_default_str();
+  cmd->add_option("--model", o->model, kModelHelp)->capture_default_str();
   add_backbone_options(cmd, o->backbone);
   cmd->add_option("--arc-train", o->arc_train, "ARC-Challenge train questions searched")->capture_default_str();
   cmd->add_option("--gsm8k-train", o->gsm8k_train, "GSM8K train questions searched")->capture_default_str();

@@ -40,7 +40,7 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
   auto* cmd = app.add_subcommand("eval", "accuracy on a data file, scored as the task says (--task)");
   auto o = std::make_shared<EvalOptions>();
   cmd->footer("Tasks:" + task_list());
-  cmd->add_option("--model", o->job.model, "Hugging Face model folder or .gguf file")->capture_default_str();
+  cmd->add_option("--model", o->job.model, kModelHelp)->capture_default_str();
   cmd->add_option("--data", o->job.data, "JSONL data file (TruthfulQA: its CSV too)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--task", o->job.task, "the task (listed below)")
       ->capture_default_str()->check(CLI::IsMember(tasks::task_names()));

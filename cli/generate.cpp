@@ -177,7 +177,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
 void add_generate(CLI::App& app, const CommonOptions& common) {
   auto* cmd = app.add_subcommand("generate", "greedy generation along a layer plan, from text or token ids");
   auto o = std::make_shared<GenerateOptions>();
-  cmd->add_option("--model", o->model_dir, "Hugging Face model folder or .gguf file")->capture_default_str();
+  cmd->add_option("--model", o->model_dir, kModelHelp)->capture_default_str();
   cmd->add_option("--prompt", o->prompts, "a prompt (repeatable)");
   cmd->add_option("--prompts-file", o->prompts_file, "prompts, one JSON string (or {\"prompt\": ...}) per line");
   cmd->add_option("--prompt-ids", o->prompt_ids, "a prompt as space-separated token ids (repeatable)");

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "model/hf_hub_cache.h"
 #include "model/model_fetch.h"
 #include "model/registry.h"
 
@@ -54,11 +55,12 @@ void add_models(CLI::App& app) {
   fetch->callback([name, options] {
     std::cout << model::fetch_model(registered(*name), *options, std::cerr) << std::endl;
   });
-  auto* path = cmd->add_subcommand("path", "print where a model lives once fetched (an error when it is not)");
+  auto* path = cmd->add_subcommand("path", "print the file or folder --model NAME would open: a registry model once "
+                                           "fetched, or ORG/NAME in the Hugging Face cache (an error when absent)");
   auto path_name = std::make_shared<std::string>();
-  path->add_option("name", *path_name, "the model's registry name")->required();
+  path->add_option("name", *path_name, "a registry name, or a Hugging Face repo id ORG/NAME[@REVISION]")->required();
   path->callback([path_name] {
-    registered(*path_name);
+    if (!model::looks_like_hf_repo_id(*path_name)) registered(*path_name);
     std::cout << model::resolve_model_path(*path_name) << std::endl;
   });
 }

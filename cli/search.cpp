@@ -41,7 +41,7 @@ void add_search(CLI::App& app, const CommonOptions& common) {
                                  "MCTS over layer plans for each example (Dr.LLM's labels), on one process or across "
                                  "MPI ranks; writes HDF5 label shards and resumes when rerun");
   auto o = std::make_shared<SearchOptions>();
-  cmd->add_option("--model", o->job.model, "Hugging Face model folder or .gguf file")->capture_default_str();
+  cmd->add_option("--model", o->job.model, kModelHelp)->capture_default_str();
   cmd->add_option("--data", o->job.data, "JSONL data file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--task", o->job.task, "arc (letter answers) or math (\\boxed{} answers)")
       ->capture_default_str()->check(CLI::IsMember(tasks::task_names(/*searchable_only=*/true)));

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "model/hf_hub_cache.h"
 
 namespace drllm::model {
 
@@ -96,8 +97,9 @@ bool registered_model_present(const RegisteredModel& model) {
 }
 
 std::string resolve_model_path(const std::string& name_or_path) {
+  if (fs::exists(name_or_path)) return name_or_path;
   const RegisteredModel* model = find_registered_model(name_or_path);
-  if (!model || fs::exists(name_or_path)) return name_or_path;
+  if (!model) return looks_like_hf_repo_id(name_or_path) ? resolve_hf_snapshot(name_or_path) : name_or_path;
   const std::string path = registered_model_path(*model);
   DRLLM_CHECK(fs::exists(path), "model ", model->name, " is not fetched yet (", path,
               " does not exist): run `drllm models fetch ", model->name, "`");

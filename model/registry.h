@@ -43,8 +43,9 @@ std::string registered_model_path(const RegisteredModel& model);
 // Whether it is there whole (its size; the fetch checked its sha256 before naming it).
 bool registered_model_present(const RegisteredModel& model);
 
-// What --model names: a registry name becomes the path of its fetched file (an error says how to fetch it when
-// it is not there yet); anything else is a path and is returned as it is.
+// What --model names: a file or folder that exists is itself; a registry name becomes the path of its fetched
+// file (an error says how to fetch it when it is not there yet); ORG/NAME[@REVISION] becomes its snapshot in the
+// local Hugging Face cache (model/hf_hub_cache.h); anything else is returned as it is (a path the reader refuses).
 std::string resolve_model_path(const std::string& name_or_path);
 
 }  // namespace drllm::model

@@ -68,4 +68,47 @@ check(r.returncode == 1 and "--max-new-tokens 2000000000 is outside" in r.stderr
 r = run("inspect", os.path.join(fixtures, "no-such-model"))
 check(r.returncode == 1 and "no-such-model" in r.stderr, "a missing model folder is named", r.stderr)
 
+# --model ORG/NAME: a snapshot in the local Hugging Face cache, laid out as huggingface_hub lays it out (blobs named
+# by their hash, snapshot files symlinked to them, refs/main holding the commit). The oracle of where the snapshot
+# is: huggingface_hub's own snapshot_download(local_files_only=True) on that cache.
+from huggingface_hub import snapshot_download  # noqa: E402
+
+with tempfile.TemporaryDirectory() as hf_home:
+    hub = os.path.join(hf_home, "hub")
+    repo = os.path.join(hub, "models--test-org--tiny-qwen3")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = os.path.join(repo, "snapshots", commit)
+    for folder in ("blobs", "refs", snapshot):
+        os.makedirs(os.path.join(repo, folder), exist_ok=True)
+    import hashlib
+    for name in os.listdir(model):
+        data = open(os.path.join(model, name), "rb").read()
+        blob = hashlib.sha256(data).hexdigest()
+        open(os.path.join(repo, "blobs", blob), "wb").write(data)
+        os.symlink(os.path.join("..", "..", "blobs", blob), os.path.join(snapshot, name))
+    open(os.path.join(repo, "refs", "main"), "w").write(commit)
+    oracle = snapshot_download("test-org/tiny-qwen3", cache_dir=hub, local_files_only=True)
+
+    def run_hf(*args, **env):
+        return subprocess.run([drllm, *args], capture_output=True, text=True, timeout=300,
+                              env=dict({k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **env))
+
+    r = run_hf("models", "path", "test-org/tiny-qwen3", HF_HOME=hf_home)
+    check(r.returncode == 0 and os.path.realpath(r.stdout.strip()) == os.path.realpath(oracle),
+          "--model ORG/NAME resolves to the snapshot huggingface_hub finds (refs/main)", (r.stdout, r.stderr, oracle))
+    r = run_hf("generate", "--model", "test-org/tiny-qwen3", "--prompt-ids", prompt, "--max-new-tokens", "20",
+               "--no-eos-stop", HF_HOME=hf_home)
+    got = [int(x) for x in r.stdout.split()] if r.returncode == 0 else None
+    check(got == ref["generate"]["tokens"], "generate --model ORG/NAME runs that snapshot", r.stdout + r.stderr)
+    r = run_hf("models", "path", f"test-org/tiny-qwen3@{commit}", HF_HUB_CACHE=hub)
+    check(r.returncode == 0 and r.stdout.strip() == snapshot, "ORG/NAME@COMMIT and HF_HUB_CACHE are honoured",
+          r.stdout + r.stderr)
+    r = run_hf("inspect", "test-org/no-such-model", HF_HOME=hf_home)
+    check(r.returncode == 1 and os.path.join(hub, "models--test-org--no-such-model") in r.stderr
+          and "huggingface-cli download test-org/no-such-model" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+          "a repo id not in the cache is a one-line error naming where it looked", r.stderr)
+    r = run_hf("inspect", "test-org/tiny-qwen3@v9", HF_HOME=hf_home)
+    check(r.returncode == 1 and os.path.join(repo, "refs", "v9") in r.stderr, "an unknown revision names the ref",
+          r.stderr)
+
 checks.finish()

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/console.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "data/text/gguf_tokenizer.h"
@@ -50,7 +51,7 @@ void run_convert(const ConvertOptions& o) {
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   try {
-    std::cerr << "converting " << o.gguf_path << " (" << gguf.tensors().size() << " tensors) to " << o.out_dir
+    log_info() << "converting " << o.gguf_path << " (" << gguf.tensors().size() << " tensors) to " << o.out_dir
               << " in " << o.dtype << "\n";
     model::write_hf_checkpoint_from_gguf(gguf, tmp, o.dtype);
     write_tokenizer_files(gguf, tmp);
@@ -61,7 +62,7 @@ void run_convert(const ConvertOptions& o) {
     fs::remove_all(tmp, ignored);
     throw;
   }
-  std::cerr << "wrote " << o.out_dir << "\n";
+  log_info() << "wrote " << o.out_dir << "\n";
 }
 
 }  // namespace

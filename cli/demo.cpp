@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/console.h"
 #include "eval/demo_report.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -44,7 +45,7 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   const int threads = configure_threads(common.threads);
   const std::string data = o.data_dir, out = o.out;
   auto say = [&](const std::string& what) {
-    if (runtime.is_root()) std::cerr << "\n== demo: " << what << "\n";
+    if (runtime.is_root()) log_info() << "\n== demo: " << what << "\n";
   };
   auto show = [&](const json& result) {
     if (runtime.is_root()) std::cout << result.dump(2) << std::endl;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "model/model_files.h"
+#include "common/console.h"
 #include "cli/commands.h"
 #include "model/fingerprint.h"
 #include "routing/routed_generation.h"
@@ -163,7 +164,7 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   }
   auto t2 = std::chrono::steady_clock::now();
   double load_s = std::chrono::duration<double>(t1 - t0).count(), gen_s = std::chrono::duration<double>(t2 - t1).count();
-  std::cerr << "model " << o.model_dir << " (" << model::to_string(config.architecture) << ", " << config.num_layers
+  log_info() << "model " << o.model_dir << " (" << model::to_string(config.architecture) << ", " << config.num_layers
             << " layers) loaded in " << load_s << " s on " << o.backbone.device << " in "
             << model::dtype_name(backbone.dtype()) << ", " << threads << " threads; plan "
             << plan.to_string() << " (" << plan.executed() << " layer visits per pass, repeat KV " << o.repeat_kv

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "model/model_files.h"
+#include "common/console.h"
 #include "cli/commands.h"
 #include "data/labels/label_summary.h"
 #include "common/atomic_file.h"
@@ -68,7 +69,7 @@ void export_labels(const std::string& dir, const std::string& out) {
   write_file_atomically(out, [&](std::ostream& o) {
     o << r.dump(4, ' ', false, json::error_handler_t::replace) << "\n";
   });
-  std::cerr << "exported " << labels.rows.size() << " examples to " << out << "\n";
+  log_info() << "exported " << labels.rows.size() << " examples to " << out << "\n";
 }
 
 struct ImportOptions {
@@ -117,7 +118,7 @@ void import_labels(const ImportOptions& o) {
   std::string path = labels::next_shard_path(o.out, 0);
   labels::write_shard(path, header, rows);
   labels::rebuild_manifest(o.out);
-  std::cerr << "imported " << n << " examples into " << path << "\n";
+  log_info() << "imported " << n << " examples into " << path << "\n";
 }
 
 }  // namespace

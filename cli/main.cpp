@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/console.h"
 #include "common/error.h"
 #include "dist/runtime.h"
 
@@ -16,6 +17,20 @@ int main(int argc, char** argv) {
   drllm::cli::CommonOptions common;
   app.add_option("--threads", common.threads, "compute threads (0: cores on the node / ranks on the node)")
       ->check(CLI::NonNegativeNumber);
+  // What a job prints (common/console.h): set as soon as parsed, before any subcommand runs.
+  app.add_option_function<std::string>("--log-level", [](const std::string& v) { drllm::set_log_level(drllm::parse_log_level(v)); },
+                                       "error, warning, info (the default: progress and summaries on rank 0) or "
+                                       "debug (also a line per example from every rank)")
+      ->check(CLI::IsMember({"error", "warning", "info", "debug"}));
+  app.add_flag_callback("--quiet", [] { drllm::set_log_level(drllm::LogLevel::Error); },
+                        "print only errors (and the command's result on stdout): --log-level error");
+  app.add_option_function<std::string>("--progress", [](const std::string& v) { drllm::set_progress_style(drllm::parse_progress_style(v)); },
+                                       "auto (rewritten in place on a terminal, plain lines elsewhere), line, plain "
+                                       "or none")
+      ->check(CLI::IsMember({"auto", "line", "plain", "none"}));
+  app.add_option_function<double>("--progress-every", [](double s) { drllm::set_plain_progress_every(s); },
+                                  "seconds between plain progress lines (default 30)")
+      ->check(CLI::PositiveNumber);
 
   drllm::cli::add_commands(app, common);
 

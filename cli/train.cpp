@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/console.h"
 #include "common/strings.h"
 #include "dist/runtime.h"
 #include "dist/stop_signal.h"
@@ -71,7 +72,7 @@ void add_train(CLI::App& app, const CommonOptions& common) {
     std::string fingerprint;
     routing::RouterBank bank = train::load_run_routers(*run, &fingerprint);
     bank.save(*out, fingerprint);
-    std::cerr << "wrote " << bank.num_layers() << " routers (d = " << bank.hidden_size() << ") to " << *out << "\n";
+    log_info() << "wrote " << bank.num_layers() << " routers (d = " << bank.hidden_size() << ") to " << *out << "\n";
   });
 }
 

@@ -10,7 +10,7 @@ namespace drllm::dist {
 namespace {
 
 constexpr int kRequestTag = 7101, kReplyTag = 7102;
-constexpr int kAskForWork = 0, kLeaving = 1;
+constexpr int64_t kAskForWork = 0, kLeaving = 1;
 
 }  // namespace
 
@@ -19,6 +19,7 @@ WorkQueue::WorkQueue(const Runtime& runtime, std::vector<uint32_t> items, int ch
   DRLLM_CHECK(chunk_size > 0, "work queue: chunk size must be positive");
   if (runtime_.is_root()) {
     items_.assign(items.begin(), items.end());
+    tally_by_rank_.assign(static_cast<size_t>(runtime_.size()), WorkTally{});
     if (runtime_.size() > 1) server_ = std::thread([this] { serve(); });
   }
 }
@@ -37,6 +38,25 @@ std::vector<uint32_t> WorkQueue::take_chunk() {
   return chunk;
 }
 
+WorkTally WorkQueue::tally() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  WorkTally sum;
+  for (const WorkTally& t : tally_by_rank_) {
+    sum.finished += t.finished;
+    sum.notable += t.notable;
+  }
+  return sum;
+}
+
+void WorkQueue::report(WorkTally here) {
+  if (!runtime_.is_root()) {
+    here_ = here;
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  tally_by_rank_[0] = here;
+}
+
 std::vector<uint32_t> WorkQueue::next() {
   if (done_here_) return {};
   std::vector<uint32_t> chunk;
@@ -44,8 +64,8 @@ std::vector<uint32_t> WorkQueue::next() {
     std::lock_guard<std::mutex> lock(mutex_);
     chunk = take_chunk();
   } else {
-    int message = kAskForWork;
-    DRLLM_MPI_CHECK(MPI_Send(&message, 1, MPI_INT, 0, kRequestTag, MPI_COMM_WORLD));
+    int64_t message[3] = {kAskForWork, here_.finished, here_.notable};
+    DRLLM_MPI_CHECK(MPI_Send(message, 3, MPI_INT64_T, 0, kRequestTag, MPI_COMM_WORLD));
     MPI_Status status;
     DRLLM_MPI_CHECK(MPI_Probe(0, kReplyTag, MPI_COMM_WORLD, &status));
     int count = 0;
@@ -62,8 +82,8 @@ void WorkQueue::stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
   } else if (!done_here_) {
-    int message = kLeaving;
-    DRLLM_MPI_CHECK(MPI_Send(&message, 1, MPI_INT, 0, kRequestTag, MPI_COMM_WORLD));
+    int64_t message[3] = {kLeaving, 0, 0};
+    DRLLM_MPI_CHECK(MPI_Send(message, 3, MPI_INT64_T, 0, kRequestTag, MPI_COMM_WORLD));
   }
   done_here_ = true;
 }
@@ -88,10 +108,10 @@ void WorkQueue::serve() {
 
 void WorkQueue::serve_requests() {
   int remaining = runtime_.size() - 1;  // ranks still in the queue
-  int message = 0;
+  int64_t message[3] = {0, 0, 0};  // {kind, the sender's WorkTally}
   MPI_Request request;
   MPI_Status status;
-  DRLLM_MPI_CHECK(MPI_Irecv(&message, 1, MPI_INT, MPI_ANY_SOURCE, kRequestTag, MPI_COMM_WORLD, &request));
+  DRLLM_MPI_CHECK(MPI_Irecv(message, 3, MPI_INT64_T, MPI_ANY_SOURCE, kRequestTag, MPI_COMM_WORLD, &request));
   while (remaining > 0 && !abandon_) {
     int arrived = 0;
     DRLLM_MPI_CHECK(MPI_Test(&request, &arrived, &status));
@@ -99,10 +119,11 @@ void WorkQueue::serve_requests() {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
       continue;
     }
-    if (message == kAskForWork) {
+    if (message[0] == kAskForWork) {
       std::vector<uint32_t> chunk;
       {
         std::lock_guard<std::mutex> lock(mutex_);
+        tally_by_rank_.at(static_cast<size_t>(status.MPI_SOURCE)) = {message[1], message[2]};
         chunk = take_chunk();
       }
       DRLLM_MPI_CHECK(MPI_Send(chunk.data(), static_cast<int>(chunk.size()), MPI_UINT32_T, status.MPI_SOURCE,
@@ -112,7 +133,7 @@ void WorkQueue::serve_requests() {
       --remaining;
     }
     if (remaining > 0)
-      DRLLM_MPI_CHECK(MPI_Irecv(&message, 1, MPI_INT, MPI_ANY_SOURCE, kRequestTag, MPI_COMM_WORLD, &request));
+      DRLLM_MPI_CHECK(MPI_Irecv(message, 3, MPI_INT64_T, MPI_ANY_SOURCE, kRequestTag, MPI_COMM_WORLD, &request));
   }
   if (remaining > 0) {  // abandoned while an error unwinds: the job is about to be aborted, so a failure to cancel
     MPI_Cancel(&request);  // changes nothing and is not checked

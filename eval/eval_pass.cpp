@@ -4,6 +4,8 @@
 #include <chrono>
 #include <iostream>
 
+#include "common/console.h"
+#include "common/error.h"
 #include "common/strings.h"
 
 namespace drllm::eval {
@@ -36,7 +38,11 @@ EvalPass run_eval_pass(Evaluator& evaluator, const std::vector<tasks::Example>& 
   for (size_t i = rank; i < n; i += ranks) indices.push_back(i);
   // A few batches at a time: the batch stays full within a group, and progress is reported after each.
   const size_t group = static_cast<size_t>(std::max<int64_t>(1, 4 * evaluator.setup().batch.max_batch));
-  size_t next_report = 10;
+  // Rank 0 shows the job's progress from its own share (the examples are dealt out evenly, rank by rank).
+  std::string name = label;
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  Progress progress(name.empty() ? "eval" : "eval " + name, static_cast<int64_t>(n), "examples", runtime.is_root(),
+                    std::cerr);
   for (size_t begin = 0; begin < indices.size(); begin += group) {
     const size_t end = std::min(indices.size(), begin + group);
     std::vector<const tasks::Example*> batch;
@@ -49,13 +55,7 @@ EvalPass run_eval_pass(Evaluator& evaluator, const std::vector<tasks::Example>& 
       mine += dump_line(record);
     }
     done = end;
-    double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (runtime.is_root() && (done >= next_report || end == indices.size())) {
-      std::cerr << "  " << label << std::min(n, done * ranks) << "/" << n << "  accuracy " << score / done << "  "
-                << s / (done * ranks) << " s/example, ETA " << s / done * (static_cast<double>(n) / ranks - done)
-                << " s\n";
-      while (next_report <= done) next_report += 10;
-    }
+    progress.update(static_cast<int64_t>(std::min(n, done * ranks)), cat("accuracy ", score / done));
   }
   const double seconds = runtime.max(std::chrono::duration<double>(Clock::now() - t0).count());
   const double visits = static_cast<double>(runtime.sum(evaluator.layer_visits()));
@@ -64,6 +64,7 @@ EvalPass run_eval_pass(Evaluator& evaluator, const std::vector<tasks::Example>& 
   const double routing_seconds = runtime.sum(evaluator.router_seconds());
   std::vector<std::string> parts = runtime.gather_to_root(mine);
   if (!runtime.is_root()) return pass;
+
 
   std::vector<nlohmann::json> records;
   for (const std::string& part : parts)
@@ -91,6 +92,7 @@ EvalPass run_eval_pass(Evaluator& evaluator, const std::vector<tasks::Example>& 
   if (task.scoring == tasks::Scoring::MultipleChoice && task.metric == tasks::ChoiceMetric::AccAndNorm)
     pass.summary["acc_norm"] = acc_norm / count;
   if (routed) pass.summary["router_seconds"] = routing_seconds;  // the routers' own time
+  progress.finish(static_cast<int64_t>(n), cat("accuracy ", right / count));
   return pass;
 }
 

@@ -1,4 +1,5 @@
 #include "eval/evaluation.h"
+#include "common/console.h"
 
 #include <filesystem>
 #include <iostream>
@@ -28,8 +29,8 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   if (!o.field_map.empty()) read.mapping = tasks::FieldMapping::parse(o.field_map);
   tasks::DatasetReadResult loaded = tasks::read_dataset(o.data, read);
   if (loaded.skipped) {
-    std::cerr << "skipped " << loaded.skipped << " bad rows of " << o.data << ", first:\n";
-    for (const std::string& why : loaded.skip_reasons) std::cerr << "  " << why << "\n";
+    log_warning() << "skipped " << loaded.skipped << " bad rows of " << o.data << ", first:\n";
+    for (const std::string& why : loaded.skip_reasons) log_warning() << "  " << why << "\n";
   }
   DRLLM_CHECK(!loaded.examples.empty(), o.data, ": no examples");
 
@@ -55,7 +56,7 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   if (!o.routers.empty()) evaluator.load_routers(o.routers);
   if (runtime.is_root()) {
     std::filesystem::create_directories(o.out);
-    std::cerr << "eval " << task.name << " on " << loaded.examples.size() << " examples of " << o.data << " with "
+    log_info() << "eval " << task.name << " on " << loaded.examples.size() << " examples of " << o.data << " with "
               << o.model << (evaluator.instruct() ? " (instruct)" : " (base)") << " in "
               << model::dtype_name(evaluator.dtype()) << ", " << threads << " threads"
               << (runtime.size() > 1 ? cat(" x ", runtime.size(), " ranks") : std::string())

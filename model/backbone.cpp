@@ -1,4 +1,5 @@
 #include "model/backbone.h"
+#include "common/console.h"
 
 #include <ATen/Context.h>  // at::hasCUDA, at::getNumGPUs
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard
@@ -60,7 +61,7 @@ Backbone Backbone::load(const ModelFiles& files, const LoadOptions& options) {
     // A quantized file has no single dtype: CUDA computes in bf16 unless told otherwise. Dequantized once per
     // machine and dtype, then mapped (model/converted_cache.h).
     at::ScalarType dtype = compute_dtype("bfloat16");
-    BackboneWeights weights = load_gguf_weights_cached(files, config, dtype, device, &std::cerr);
+    BackboneWeights weights = load_gguf_weights_cached(files, config, dtype, device, &log_info());
     return Backbone(std::move(config), std::move(weights), device);
   }
   const formats::SafetensorsCheckpoint& checkpoint = files.safetensors();

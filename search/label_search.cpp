@@ -8,6 +8,7 @@
 
 #include "model/model_files.h"
 #include "data/labels/label_summary.h"
+#include "common/console.h"
 #include "common/error.h"
 #include "common/atomic_file.h"
 #include "common/sha256.h"
@@ -73,7 +74,7 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   read.limit = o.limit;
   read.skip_bad_rows = o.skip_bad_rows;
   tasks::DatasetReadResult loaded = tasks::read_dataset(o.data, read);
-  if (loaded.skipped && runtime.is_root()) std::cerr << "skipped " << loaded.skipped << " bad rows of " << o.data << "\n";
+  if (loaded.skipped && runtime.is_root()) log_warning() << "skipped " << loaded.skipped << " bad rows of " << o.data << "\n";
   DRLLM_CHECK(!loaded.examples.empty(), o.data, ": no examples");
   labels::ShardHeader header;
   header.model_fingerprint = files.fingerprint();
@@ -90,7 +91,7 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
     std::set<uint32_t> done = labels::labelled_examples(o.out, header);
     for (uint32_t i = 0; i < loaded.examples.size(); ++i)
       if (!done.count(i)) pending.push_back(i);
-    std::cerr << "search (" << o.policy << ", " << o.mcts.simulations << " simulations, " << o.batch.max_batch
+    log_info() << "search (" << o.policy << ", " << o.mcts.simulations << " simulations, " << o.batch.max_batch
               << " examples at once) of " << loaded.examples.size()
               << " examples of " << o.data << " with " << o.model << " (" << L << " layers, "
               << setup.compute_dtype << ") on " << runtime.size()
@@ -104,7 +105,9 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   auto t0 = Clock::now();
   dist::WorkQueue queue(runtime, pending, o.chunk);
   labels::ShardWriter buffer(o.out, runtime.rank(), header, static_cast<size_t>(o.shard_rows), o.shard_minutes * 60);
-  int64_t labelled = 0;
+  int64_t labelled = 0, improved = 0;
+  // The job's progress on rank 0 (the others report theirs with each request for work).
+  Progress progress("search", static_cast<int64_t>(pending.size()), "examples", runtime.is_root(), std::cerr);
   // Examples from the queue, a chunk at a time, until it is empty or a stop is asked for; up to --batch of
   // them are searched at once.
   std::vector<uint32_t> chunk;
@@ -121,28 +124,37 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   };
   auto row_done = [&](labels::LabelRow row) {
     ++labelled;
-    double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::cerr << me << "example " << row.example_index << " (" << row.item_id << "): default "
-              << int(row.baseline_correct) << ", best " << int(row.best_correct) << ", " << row.best_path.size()
-              << " layers, " << row.num_evaluations << " evaluations; " << labelled << " here in " << s << " s\n";
+    improved += row.best_correct > row.baseline_correct;
+    queue.report({labelled, improved});
+    if (logging(LogLevel::Debug)) {
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      progress.message(cat(me, "example ", row.example_index, " (", row.item_id, "): default ",
+                           int(row.baseline_correct), ", best ", int(row.best_correct), ", ", row.best_path.size(),
+                           " layers, ", row.num_evaluations, " evaluations; ", labelled, " here in ", s, " s"));
+    }
+    if (progress.active()) {
+      const dist::WorkTally job = queue.tally();
+      progress.update(job.finished, cat("improved ", job.notable));
+    }
     buffer.add(std::move(row));
   };
   model::BatchOptions batch = o.batch;
   batch.abandon = [] { return dist::stop_requested(); };  // the examples in flight are searched again on resume
   BatchedLabeller batched(labeller, L, batch);
   const model::BatchRunStats stats = batched.run(next_example, row_done);
-  if (stats.forward_calls)
+  if (stats.forward_calls && logging(LogLevel::Debug))
     std::cerr << me << stats.sequences << " evaluations in " << stats.forward_calls << " batched forward calls, "
               << static_cast<double>(stats.sequence_steps) / static_cast<double>(stats.forward_calls)
               << " sequences a call on average\n";
   if (dist::stop_requested()) {
     queue.stop();
-    std::cerr << me << "signal " << dist::stop_signal() << ": committing and stopping; rerun to resume\n";
+    log_warning() << me << "signal " << dist::stop_signal() << ": committing and stopping; rerun to resume\n";
   }
   buffer.commit();
   queue.finish();
   const int64_t forwards = runtime.sum(labeller.layer_forwards());
   const int64_t labelled_here = runtime.sum(labelled);
+  progress.finish(labelled_here, cat("improved ", runtime.sum(improved)));
   runtime.barrier();
 
   // 6. Manifest and summary over everything the folder now holds.

@@ -1,4 +1,5 @@
 #include "train/train_job.h"
+#include "common/console.h"
 
 #include <filesystem>
 #include <iostream>
@@ -52,7 +53,7 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
     if (inputs == "cached") {
       parts.push_back(cached_router_data(set));
     } else {
-      if (root) std::cerr << "computing router inputs along " << set.rows.size() << " labelled plans with " << o.model << "\n";
+      if (root) log_info() << "computing router inputs along " << set.rows.size() << " labelled plans with " << o.model << "\n";
       parts.push_back(online_router_data(set, *backbone));
     }
     hashes += labels::rows_sha256(set.header, set.rows);

@@ -8,9 +8,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include "checkpoints/checkpoint_store.h"
 #include "common/atomic_file.h"
+#include "common/console.h"
 #include "common/error.h"
 #include "common/json_file.h"
 #include "dist/stop_signal.h"
@@ -102,7 +104,7 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
   metrics_path_ = run_dir_ + "/metrics.jsonl";
   metric_lines_ = metrics_before(metrics_path_, step_ / steps_per_epoch_);
   if (runtime_.is_root() && step_ == 0)
-    std::cerr << "training " << L_ << " routers on " << n_ << " examples (" << held_out_.size() << " held out), "
+    log_info() << "training " << L_ << " routers on " << n_ << " examples (" << held_out_.size() << " held out), "
               << steps_per_epoch_ << " steps/epoch x " << o_.epochs << " epochs, global batch " << o_.batch << " on "
               << runtime_.size() << (runtime_.size() == 1 ? " rank" : " ranks") << " (" << comm_.name()
               << "), class weights [" << alpha_[0].item<double>() << ", " << alpha_[1].item<double>() << ", "
@@ -111,7 +113,7 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
 
 bool Trainer::try_resume() {
   auto found = store_.newest_valid([&](const std::string& warning) {
-    if (runtime_.is_root()) std::cerr << "warning: " << warning << "\n";
+    if (runtime_.is_root()) log_warning() << "warning: " << warning << "\n";
   });
   if (!found) return false;
   json state = read_json_file(found->dir + "/state.json");
@@ -131,7 +133,7 @@ bool Trainer::try_resume() {
   }
   optimizer_->steps = state["optimizer_steps"].get<int64_t>();
   step_ = state["step"].get<int64_t>();
-  if (runtime_.is_root()) std::cerr << "resuming from " << found->dir << " (step " << step_ << ")\n";
+  if (runtime_.is_root()) log_info() << "resuming from " << found->dir << " (step " << step_ << ")\n";
   return true;
 }
 
@@ -210,7 +212,8 @@ StepOutcome Trainer::train_step() {
 }
 
 // Epoch end: metrics on the held-out examples (rank 0; every rank has the same routers).
-void Trainer::end_epoch(int64_t epoch) {
+std::string Trainer::end_epoch(int64_t epoch) {
+  std::ostringstream text;
   if (runtime_.is_root()) {
     json line = {{"epoch", epoch}, {"step", step_}, {"train_loss", epoch_loss_ / steps_per_epoch_}};
     if (held_out_.size() > 0) line.update(evaluate_routers(bank_, held_out_, alpha_, o_.gamma, device_));
@@ -218,36 +221,46 @@ void Trainer::end_epoch(int64_t epoch) {
     write_file_atomically(metrics_path_, [&](std::ostream& out) {
       for (const std::string& l : metric_lines_) out << l << "\n";
     });
-    std::cerr << "epoch " << epoch + 1 << "/" << o_.epochs << "  step " << step_ << "  train loss " << std::fixed
-              << std::setprecision(4) << epoch_loss_ / steps_per_epoch_;
+    text << "epoch " << epoch + 1 << "/" << o_.epochs << "  step " << step_ << "  train loss " << std::fixed
+         << std::setprecision(4) << epoch_loss_ / steps_per_epoch_;
     if (line.contains("macro_f1"))
-      std::cerr << "  held-out loss " << line["loss"].get<double>() << "  macro-F1 " << line["macro_f1"].get<double>()
+      text << "  held-out loss " << line["loss"].get<double>() << "  macro-F1 " << line["macro_f1"].get<double>()
                 << "  accuracy " << line["accuracy"].get<double>() << "  predicted layers saved "
                 << line["predicted_layers_saved"].get<double>();
-    std::cerr << std::defaultfloat << "\n";
   }
   epoch_loss_ = 0;
+  return text.str();
 }
 
 TrainResult Trainer::train() {
   TrainResult result;
   auto t0 = Clock::now();
+  Progress progress("train", last_step_, "steps", runtime_.is_root(), std::cerr);
+  progress.resume_from(step_);
+  double recent_loss = 0;  // the loss of the last step, for the progress line
   while (step_ < last_step_) {
     const int64_t epoch = step_ / steps_per_epoch_;
     StepOutcome out = train_step();
     ++result.steps;
     result.samples_this_run += out.samples;
-    if (step_ % steps_per_epoch_ == 0) end_epoch(epoch);
+    recent_loss = out.loss;
+    if (step_ % steps_per_epoch_ == 0) {
+      const std::string line = end_epoch(epoch);
+      if (runtime_.is_root() && logging(LogLevel::Info)) progress.message(line);
+    }
+    progress.update(step_, cat("epoch ", step_ / steps_per_epoch_ + (step_ % steps_per_epoch_ != 0), "/", o_.epochs,
+                               "  loss ", recent_loss));
     // Checkpoints: every N steps, and when any rank was asked to stop.
     if ((step_ % o_.checkpoint_every == 0 || out.stop || step_ == last_step_) && step_ != saved_at_) checkpoint();
     if (out.stop) {
       result.stopped = true;
-      if (runtime_.is_root()) std::cerr << "stop signal: checkpoint at step " << step_ << " written; rerun to resume\n";
+      if (runtime_.is_root()) log_warning() << "stop signal: checkpoint at step " << step_ << " written; rerun to resume\n";
       break;
     }
   }
   if (step_ == last_step_ && step_ != saved_at_) checkpoint();
   result.finished = step_ >= last_step_;
+  progress.finish(step_, cat("loss ", recent_loss));
   result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return result;
 }
@@ -260,7 +273,7 @@ TrainResult train_routers(const dist::Runtime& runtime, dist::Communicator& comm
 
 routing::RouterBank load_run_routers(const std::string& run_dir, std::string* fingerprint) {
   checkpoints::CheckpointStore store(run_dir, 1);
-  auto found = store.newest_valid([](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; });
+  auto found = store.newest_valid([](const std::string& warning) { log_warning() << "warning: " << warning << "\n"; });
   DRLLM_CHECK(found, run_dir, ": no valid checkpoint (train first)");
   json state = read_json_file(found->dir + "/state.json");
   if (fingerprint) *fingerprint = state["model_fingerprint"].get<std::string>();

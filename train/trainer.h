@@ -78,7 +78,7 @@ class Trainer {
   const at::Tensor& class_weights() const { return alpha_; }
 
  private:
-  void end_epoch(int64_t epoch);
+  std::string end_epoch(int64_t epoch);  // the epoch's line for rank 0 to print ("" elsewhere)
   void checkpoint();
   bool try_resume();
 

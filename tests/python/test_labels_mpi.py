@@ -37,8 +37,9 @@ data = os.path.join(datasets, "arc_challenge_train.jsonl")
 N = 6
 
 
-def command(out, limit=N, simulations=6, batch=2):
-    return [drllm, "search", "--data", data, "--limit", str(limit), "--simulations", str(simulations), "--seed", "5",
+def command(out, limit=N, simulations=6, batch=2, output=("--log-level", "debug")):
+    """A search; at --log-level debug every rank prints a line per example (kill_then_resume counts them)."""
+    return [drllm, *output, "search", "--data", data, "--limit", str(limit), "--simulations", str(simulations), "--seed", "5",
             "--shard-rows", "1", "--chunk", "1", "--batch", str(batch), "--out", out]
 
 
@@ -89,6 +90,22 @@ def parallel_run(ranks):
     r = run(mpirun(ranks) + command(out))
     check(r.returncode == 0, f"mpirun -np {ranks} runs", r.stderr[-2000:])
     return out
+
+
+def rank_zero_prints_the_progress():
+    """at the default log level a 2-rank search prints the job's progress from rank 0 only (no line per example,
+    nothing from rank 1), counting up to every example; --quiet prints nothing at all"""
+    out = os.path.join(work, "progress")
+    r = run(mpirun(2) + command(out, limit=6, output=("--progress", "plain", "--progress-every", "0.001")))
+    lines = r.stderr.splitlines()
+    progress = [l for l in lines if l.startswith("search  ")]
+    counts = [int(l.split()[1].split("/")[0]) for l in progress]
+    check(r.returncode == 0 and progress and counts == sorted(counts) and counts[-1] == 6 and "6/6  100 %" in progress[-1]
+          and all(c <= 6 for c in counts), "rank 0's progress lines count the job's examples up to all 6", r.stderr)
+    check(not any("[rank 1/2]" in l or "example " in l for l in lines) and len(lines) == len(progress) + 1,
+          "besides them only rank 0's opening line: nothing per example, nothing from rank 1", r.stderr)
+    r = run(mpirun(2) + command(os.path.join(work, "quiet"), limit=2, output=("--quiet",)))
+    check(r.returncode == 0 and r.stderr == "", "--quiet prints nothing on stderr", r.stderr)
 
 
 def batches_agree_with_one_at_a_time():
@@ -345,7 +362,7 @@ def features_equal_transformers():
           f"max error {worst:.1e} of the largest value)")
 
 
-checks.run([batches_agree_with_one_at_a_time, ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, preempt_then_resume,
+checks.run([rank_zero_prints_the_progress, batches_agree_with_one_at_a_time, ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, preempt_then_resume,
             other_runs_refused, out_of_range_labels_refused, damaged_shards_named, full_disk_loses_nothing,
             official_json_round_trip, features_equal_transformers])
 checks.finish()

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "model/model_files.h"
@@ -12,6 +13,7 @@
 #include "common/error.h"
 #include "common/atomic_file.h"
 #include "common/sha256.h"
+#include "common/tensorboard.h"
 #include "data/text/chat_template.h"
 #include "data/tasks/dataset.h"
 #include "data/labels/label_store.h"
@@ -108,6 +110,10 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   int64_t labelled = 0, improved = 0;
   // The job's progress on rank 0 (the others report theirs with each request for work).
   Progress progress("search", static_cast<int64_t>(pending.size()), "examples", runtime.is_root(), std::cerr);
+  // And as TensorBoard scalars (OUT/tensorboard, a file per run; the step counts examples, earlier runs' too).
+  std::optional<TensorBoardAppender> events;
+  const int64_t done_before = static_cast<int64_t>(loaded.examples.size() - pending.size());
+  if (runtime.is_root()) events.emplace(o.out + "/tensorboard", "search");
   // Examples from the queue, a chunk at a time, until it is empty or a stop is asked for; up to --batch of
   // them are searched at once.
   std::vector<uint32_t> chunk;
@@ -132,9 +138,14 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
                            int(row.baseline_correct), ", best ", int(row.best_correct), ", ", row.best_path.size(),
                            " layers, ", row.num_evaluations, " evaluations; ", labelled, " here in ", s, " s"));
     }
-    if (progress.active()) {
+    if (runtime.is_root()) {
       const dist::WorkTally job = queue.tally();
       progress.update(job.finished, cat("improved ", job.notable));
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      events->add({done_before + job.finished, wall_time_now(),
+                   {{"search/examples_done", static_cast<float>(done_before + job.finished)},
+                    {"search/improved_share", job.finished ? static_cast<float>(job.notable) / job.finished : 0.f},
+                    {"search/examples_per_second", s > 0 ? static_cast<float>(job.finished / s) : 0.f}}});
     }
     buffer.add(std::move(row));
   };

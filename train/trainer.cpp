@@ -19,6 +19,8 @@
 #include "model/safetensors_writer.h"
 #include "train/focal_loss.h"
 #include "train/metrics.h"
+#include "train/training_events.h"
+#include "common/tensorboard.h"
 
 namespace drllm::train {
 namespace fs = std::filesystem;
@@ -103,6 +105,7 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
   saved_at_ = step_;
   metrics_path_ = run_dir_ + "/metrics.jsonl";
   metric_lines_ = metrics_before(metrics_path_, step_ / steps_per_epoch_);
+  metric_times_.assign(metric_lines_.size(), wall_time_now());
   if (runtime_.is_root() && step_ == 0)
     log_info() << "training " << L_ << " routers on " << n_ << " examples (" << held_out_.size() << " held out), "
               << steps_per_epoch_ << " steps/epoch x " << o_.epochs << " epochs, global batch " << o_.batch << " on "
@@ -133,6 +136,9 @@ bool Trainer::try_resume() {
   }
   optimizer_->steps = state["optimizer_steps"].get<int64_t>();
   step_ = state["step"].get<int64_t>();
+  // The loss summed so far in the epoch the checkpoint fell in, so that its metrics line is the uninterrupted
+  // run's (checkpoints written before this field existed resume that sum from 0).
+  epoch_loss_ = state.value("epoch_loss_so_far", 0.0);
   if (runtime_.is_root()) log_info() << "resuming from " << found->dir << " (step " << step_ << ")\n";
   return true;
 }
@@ -149,6 +155,7 @@ void Trainer::checkpoint() {
       model::save_safetensors(dir + "/optimizer.safetensors", moments);
       json state = {{"step", step_},
                     {"optimizer_steps", optimizer_->steps},
+                    {"epoch_loss_so_far", epoch_loss_},
                     {"config", o_.config_json()},
                     {"model_fingerprint", id_.model_fingerprint},
                     {"labels_hash", id_.labels_hash},
@@ -218,9 +225,11 @@ std::string Trainer::end_epoch(int64_t epoch) {
     json line = {{"epoch", epoch}, {"step", step_}, {"train_loss", epoch_loss_ / steps_per_epoch_}};
     if (held_out_.size() > 0) line.update(evaluate_routers(bank_, held_out_, alpha_, o_.gamma, device_));
     metric_lines_.push_back(line.dump());
+    metric_times_.push_back(wall_time_now());
     write_file_atomically(metrics_path_, [&](std::ostream& out) {
       for (const std::string& l : metric_lines_) out << l << "\n";
     });
+    write_training_events(run_dir_, metric_lines_, metric_times_);
     text << "epoch " << epoch + 1 << "/" << o_.epochs << "  step " << step_ << "  train loss " << std::fixed
          << std::setprecision(4) << epoch_loss_ / steps_per_epoch_;
     if (line.contains("macro_f1"))

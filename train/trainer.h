@@ -101,6 +101,7 @@ class Trainer {
   double epoch_loss_ = 0;
   std::string metrics_path_;
   std::vector<std::string> metric_lines_;
+  std::vector<double> metric_times_;  // when each line was computed (a resumed run's earlier lines: at the resume)
 };
 
 // Trainer(...).train().

@@ -271,6 +271,37 @@ def export_loads_under_official_names():
           [m["epoch"] for m in metrics][:10])
 
 
+def tensorboard_scalars(run_dir):
+    """{tag: [(step, value)]} as TensorBoard's own event reader reads RUN/tensorboard."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    acc = EventAccumulator(os.path.join(run_dir, "tensorboard"), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def tensorboard_reads_the_curves():
+    """TensorBoard's event reader lists the training scalars: train/loss at every epoch's step equal to metrics.jsonl
+    (as float32), held-out metrics under held_out/; a run preempted and resumed has the uninterrupted run's curve."""
+    reference_dir = uninterrupted()
+    metrics = [json.loads(l) for l in open(os.path.join(reference_dir, "metrics.jsonl"))]
+    scalars = tensorboard_scalars(reference_dir)
+    want = [(m["step"], float(np.float32(m["train_loss"]))) for m in metrics]
+    check(scalars.get("train/loss") == want, "train/loss equals metrics.jsonl at every epoch",
+          (scalars.get("train/loss", [])[:3], want[:3], list(scalars)))
+    preempted = os.path.join(work, "preempted")
+    if os.path.exists(os.path.join(preempted, "metrics.jsonl")):
+        check(tensorboard_scalars(preempted).get("train/loss") == want,
+              "after SIGUSR1 and a rerun the curve is the uninterrupted run's, no epoch twice")
+    out = os.path.join(work, "held-out")
+    r = run([drllm, "train", "--labels", labels(), "--out", out, "--holdout-every", "3", "--batch", "4", "--epochs", "2"])
+    scalars = tensorboard_scalars(out) if r.returncode == 0 else {}
+    metrics = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))] if r.returncode == 0 else []
+    check(r.returncode == 0 and {"train/loss", "held_out/macro_f1", "held_out/loss"} <= set(scalars)
+          and [v for _, v in scalars["held_out/macro_f1"]] == [float(np.float32(m["macro_f1"])) for m in metrics],
+          "with a held-out split its loss and macro-F1 are curves too", (sorted(scalars), r.stderr[-800:]))
+
+
 checks.run([first_step_equals_pytorch, two_ranks_equal_one, kill_then_resume, preempt_then_resume,
-            damaged_and_refused_checkpoints, cached_equals_online, export_loads_under_official_names])
+            damaged_and_refused_checkpoints, cached_equals_online, export_loads_under_official_names,
+            tensorboard_reads_the_curves])
 checks.finish()

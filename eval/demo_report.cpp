@@ -4,7 +4,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include <filesystem>
+#include <fstream>
+
 #include "common/atomic_file.h"
+#include "eval/html_report.h"
 
 namespace drllm::eval {
 
@@ -71,6 +75,19 @@ std::string write_demo_report(const std::string& out, const DemoSummary& summary
   for (const std::string& name : summary.sets) md << "[" << name << "](eval-" << name << "/routing.svg) ";
   md << "\n\n![p sweep](sweep.svg)\n";
   write_file_atomically(out + "/report.md", [&](std::ostream& f) { f << md.str(); });
+  // The same, with the figures inlined, as one page for a browser.
+  std::vector<std::pair<std::string, std::string>> figures;
+  for (const std::string& name : summary.sets) {
+    std::ifstream svg(out + "/eval-" + name + "/routing.svg");
+    std::ostringstream text;
+    text << svg.rdbuf();
+    if (svg) figures.emplace_back("Routing pattern on " + name + ": the share of skip, execute and repeat per layer",
+                                  text.str());
+  }
+  figures.emplace_back("ARC accuracy against layers per example over the knob p, and the unrouted model",
+                       sweep_svg(sweep, sweep_unrouted));
+  write_file_atomically(out + "/report.html",
+                        [&](std::ostream& f) { f << demo_report_html(summary, reports, figures); });
   json sweep_json = json::array();
   for (const auto& [p, s] : sweep) sweep_json.push_back({{"p", p}, {"routed", s}});
   write_file_atomically(out + "/report.json", [&](std::ostream& f) {

@@ -18,8 +18,9 @@ struct DemoSummary {
 };
 
 // `reports`: each set's report.json by name, with its "domain" added; `sweep`: (p, routed summary) per point;
-// `sweep_unrouted`: the unrouted summary on the sweep's questions. Writes OUT/sweep.svg, OUT/report.md and
-// OUT/report.json; returns the markdown.
+// `sweep_unrouted`: the unrouted summary on the sweep's questions. Writes OUT/sweep.svg, OUT/report.md,
+// OUT/report.html (eval/html_report.h: the same with every figure inlined) and OUT/report.json; returns the
+// markdown.
 std::string write_demo_report(const std::string& out, const DemoSummary& summary, const nlohmann::json& reports,
                               const std::vector<std::pair<double, nlohmann::json>>& sweep,
                               const nlohmann::json& sweep_unrouted);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -209,6 +210,9 @@ void write_shard(const std::string& path, const ShardHeader& header, const std::
       f.write_array("features", formats::hdf5::float16_type(), {n, L, W, d}, features.data());
     }
     f.close();
+    // The file's hash beside it before the shard gets its name: a shard that exists always has one.
+    const std::string hash = sha256_file_hex(tmp);
+    write_file_atomically(shard_checksum_path(path), [&](std::ostream& out) { out << hash << "\n"; });
   } catch (const Error& e) {
     std::error_code ignored;
     fs::remove(tmp, ignored);
@@ -217,9 +221,46 @@ void write_shard(const std::string& path, const ShardHeader& header, const std::
   commit_file(tmp, path);
 }
 
+std::string shard_checksum_path(const std::string& shard_path) { return shard_path + ".sha256"; }
+
+namespace {
+
+// The sha256 the shard should have: its .sha256 file, else its manifest entry, else "" (nothing to check by).
+std::string expected_file_sha256(const std::string& path) {
+  const std::string sidecar = shard_checksum_path(path);
+  if (fs::exists(sidecar)) {
+    std::ifstream in(sidecar);
+    std::string hash;
+    in >> hash;
+    DRLLM_CHECK(hash.size() == 64 && hash.find_first_not_of("0123456789abcdef") == std::string::npos, sidecar,
+                ": not a sha256 (64 hex digits); delete the shard and this file to search its examples again");
+    return hash;
+  }
+  const fs::path manifest = fs::path(path).parent_path() / "manifest.json";
+  std::ifstream in(manifest);
+  if (!in) return "";
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("shards") || !j["shards"].is_array()) return "";
+  for (const nlohmann::json& s : j["shards"])
+    if (s.is_object() && s.value("file", "") == fs::path(path).filename().string() && s.contains("sha256") &&
+        s["sha256"].is_string())
+      return s["sha256"].get<std::string>();
+  return "";
+}
+
+}  // namespace
+
 Shard read_shard(const std::string& path, bool features) {
   Shard shard;
   shard.path = path;
+  DRLLM_CHECK(fs::is_regular_file(path), path, ": not a regular file; a label shard is a file this job wrote");
+  if (const std::string want = expected_file_sha256(path); !want.empty()) {
+    const std::string got = sha256_file_hex(path);
+    DRLLM_CHECK(got == want, path, ": checksum mismatch: the file hashes to ", got.substr(0, 12), "…, ",
+                fs::exists(shard_checksum_path(path)) ? shard_checksum_path(path) : std::string("manifest.json"),
+                " says ", want.substr(0, 12), "…; the shard is corrupted (it was not opened); delete it to search "
+                "its examples again");
+  }
   formats::hdf5::File f = formats::hdf5::File::open_read(path);
   const std::string format = f.string_attribute("format");
   DRLLM_CHECK(format == kLabelFormat, path, ": not a drllm label shard (format '", format, "')");

@@ -1,7 +1,9 @@
 // The label store: HDF5 shards of search results (docs/architecture.md "Label shard"), one row per example, and the
 // manifest that lists them. A shard is written whole to `*.tmp`, fsynced and renamed, so a shard that exists is
 // complete; its rows carry a checksum (root attribute `content_sha256`, over a canonical serialisation of every
-// row) so that a shard damaged later is detected and named when it is read.
+// row) so that a shard damaged later is detected and named when it is read. The whole file's sha256 is written
+// beside it first (`SHARD.sha256`) and checked before HDF5 parses a byte of it: libhdf5 is not robust to
+// corrupted files (a flipped bit can crash it), so a damaged shard must be refused before it is opened.
 #pragma once
 
 #include <cstdint>
@@ -50,9 +52,13 @@ struct Shard {
 // throws naming the shard; committed shards are untouched.
 void write_shard(const std::string& path, const ShardHeader& header, const std::vector<LabelRow>& rows);
 
-// Reads and verifies a shard (format, version, shapes, checksum). Throws naming the file and what is wrong.
+// Reads and verifies a shard: the file's sha256 against SHARD.sha256 (or, for a shard written before those
+// existed, the folder's manifest.json entry) before it is opened, then format, version, shapes and the rows'
+// checksum. Throws naming the file and what is wrong.
 // Without features=true the `features` dataset is not read (it is large).
 Shard read_shard(const std::string& path, bool features = false);
+// SHARD.sha256
+std::string shard_checksum_path(const std::string& shard_path);
 
 // The committed shards of a label folder (shard-*.h5, sorted by name); .tmp leftovers are not listed.
 std::vector<std::string> list_shards(const std::string& dir);

@@ -194,7 +194,8 @@ def preempt_then_resume():
 
 
 def forge_checksum(path):
-    """Recomputes content_sha256 the way the shard format defines it (length-prefixed fields), independently."""
+    """Recomputes content_sha256 the way the shard format defines it (length-prefixed fields), independently, and
+    then the file's sha256 in SHARD.sha256 and manifest.json: a forgery that passes every checksum."""
     with h5py.File(path, "r+") as f:
         h = hashlib.sha256()
 
@@ -218,6 +219,14 @@ def forge_checksum(path):
             for k in ("question", "gold", "best_response", "default_response", "good_paths"):
                 put(f[k][i])
         f.attrs["content_sha256"] = h.hexdigest()
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    open(path + ".sha256", "w").write(digest + "\n")
+    manifest_path = os.path.join(os.path.dirname(path), "manifest.json")
+    manifest = json.load(open(manifest_path))
+    for s in manifest["shards"]:
+        if s["file"] == os.path.basename(path):
+            s["sha256"] = digest
+    json.dump(manifest, open(manifest_path, "w"))
 
 
 def other_runs_refused():
@@ -257,6 +266,33 @@ def out_of_range_labels_refused():
         r = run(cmd)
         check(r.returncode == 1 and os.path.basename(victim) in r.stderr and "labels are 0, 1 or 2" in r.stderr,
               f"{what} refuses a label of 3, naming the shard", r.stderr[-600:])
+
+
+def bit_flips_refused_before_hdf5_opens_the_file():
+    """A shard with one bit flipped anywhere (in HDF5's own structures too, where libhdf5 itself would crash) is
+    refused by its file checksum, named, before it is opened: by labels inspect, labels export, train and a resumed
+    search; the shard and its .sha256 file stay."""
+    single, _ = reference_run()
+    out = os.path.join(work, "bit-flip")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(single, out)
+    victim = sorted(glob.glob(os.path.join(out, "shard-*.h5")))[0]
+    check(os.path.isfile(victim + ".sha256") and open(victim + ".sha256").read().strip()
+          == hashlib.sha256(open(victim, "rb").read()).hexdigest(), "every shard has its file's sha256 beside it")
+    raw = bytearray(open(victim, "rb").read())
+    for offset in (40, 100, len(raw) // 3, len(raw) - 5):  # the superblock, object headers, heaps, the end
+        flipped = bytearray(raw)
+        flipped[offset] ^= 0x10
+        open(victim, "wb").write(bytes(flipped))
+        for cmd in ([drllm, "labels", "inspect", out], [drllm, "labels", "export", out, os.path.join(work, "x.json")],
+                    [drllm, "train", "--labels", out, "--out", os.path.join(work, "bit-flip-run")], command(out)):
+            r = run(cmd)
+            check(r.returncode == 1 and os.path.basename(victim) in r.stderr and "checksum mismatch" in r.stderr
+                  and "it was not opened" in r.stderr,
+                  f"a bit flipped at byte {offset}: {'search' if 'search' in cmd else ' '.join(cmd[1:3])} refuses the shard "
+                  f"by name, with exit 1", r.stderr[-600:])
+    open(victim, "wb").write(bytes(raw))
+    check(run([drllm, "labels", "inspect", out]).returncode == 0, "restored, the folder verifies again")
 
 
 def damaged_shards_named():
@@ -363,6 +399,6 @@ def features_equal_transformers():
 
 
 checks.run([rank_zero_prints_the_progress, batches_agree_with_one_at_a_time, ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, preempt_then_resume,
-            other_runs_refused, out_of_range_labels_refused, damaged_shards_named, full_disk_loses_nothing,
+            other_runs_refused, out_of_range_labels_refused, bit_flips_refused_before_hdf5_opens_the_file, damaged_shards_named, full_disk_loses_nothing,
             official_json_round_trip, features_equal_transformers])
 checks.finish()

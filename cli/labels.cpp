@@ -35,6 +35,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 void inspect_labels(const std::string& dir, bool as_json) {
+  labels::check_manifest(dir);
   labels::LabelSet labels = labels::read_label_set(dir);
   json s = labels::summarize_labels(labels);
   if (as_json) {

@@ -320,11 +320,29 @@ Shard read_shard(const std::string& path, bool features) {
 std::vector<std::string> list_shards(const std::string& dir) {
   std::vector<std::string> out;
   if (!fs::is_directory(dir)) return out;
+  // Every entry with a shard's name, whatever it is: read_shard refuses one that is not a regular file (a
+  // directory, a FIFO or a device in a shard's place is an error, never silently skipped).
   for (const fs::directory_entry& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && std::regex_match(e.path().filename().string(), kShardName))
-      out.push_back(e.path().string());
+    if (std::regex_match(e.path().filename().string(), kShardName)) out.push_back(e.path().string());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+void check_manifest(const std::string& dir) {
+  const fs::path path = fs::path(dir) / "manifest.json";
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  DRLLM_CHECK(j.is_object() && j.contains("shards") && j["shards"].is_array(), path.string(),
+              ": not a label manifest (expected an object with a \"shards\" list)");
+  for (const nlohmann::json& s : j["shards"]) {
+    DRLLM_CHECK(s.is_object() && s.contains("file") && s["file"].is_string(), path.string(),
+                ": a \"shards\" entry without a \"file\" name");
+    const std::string file = s["file"].get<std::string>();
+    DRLLM_CHECK(std::regex_match(file, kShardName), path.string(), ": lists '", file, "', which is not a shard's name");
+    DRLLM_CHECK(fs::exists(fs::path(dir) / file), path.string(), ": lists ", file, ", which is missing from ", dir,
+                " (its examples are not in the folder; rerun the search to label them again)");
+  }
 }
 
 std::string next_shard_path(const std::string& dir, int rank) {

@@ -59,6 +59,8 @@ void write_shard(const std::string& path, const ShardHeader& header, const std::
 Shard read_shard(const std::string& path, bool features = false);
 // SHARD.sha256
 std::string shard_checksum_path(const std::string& shard_path);
+// Throws when the folder's manifest.json (if any) is malformed or lists a shard that is not there.
+void check_manifest(const std::string& dir);
 
 // The committed shards of a label folder (shard-*.h5, sorted by name); .tmp leftovers are not listed.
 std::vector<std::string> list_shards(const std::string& dir);

@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "data/labels/label_store.h"
@@ -107,6 +110,59 @@ TEST(LabelStore, AFlippedByteIsNamed) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LabelStore, ADirectoryOrFifoInAShardsPlaceIsAnErrorNotSkipped) {
+  for (const char* kind : {"directory", "fifo"}) {
+    const std::string dir = fresh_dir(std::string("not-a-file-") + kind);
+    write_shard(next_shard_path(dir, 0), header(), {row(0)});
+    const std::string odd = next_shard_path(dir, 0);
+    if (std::string(kind) == "directory") {
+      fs::create_directory(odd);
+    } else {
+      ASSERT_EQ(::mkfifo(odd.c_str(), 0600), 0);
+    }
+    const std::string message = error_of([&] { read_label_set(dir); });
+    EXPECT_NE(message.find(odd), std::string::npos) << kind << ": " << message;
+    EXPECT_NE(message.find("not a regular file"), std::string::npos) << message;
+  }
+}
+
+TEST(LabelStore, AManifestThatListsAMissingShardIsAnError) {
+  const std::string dir = fresh_dir("manifest-missing");
+  const std::string first = next_shard_path(dir, 0);
+  write_shard(first, header(), {row(0)});
+  write_shard(next_shard_path(dir, 0), header(), {row(1)});
+  rebuild_manifest(dir);
+  EXPECT_EQ(error_of([&] { check_manifest(dir); }), "");
+  fs::remove(first);
+  const std::string message = error_of([&] { check_manifest(dir); });
+  EXPECT_NE(message.find(fs::path(first).filename().string()), std::string::npos) << message;
+  EXPECT_NE(message.find("missing"), std::string::npos) << message;
+}
+
+TEST(LabelStore, TheFilesHashIsCheckedBeforeHdf5OpensIt) {
+  const std::string dir = fresh_dir("file-hash");
+  const std::string path = next_shard_path(dir, 0);
+  write_shard(path, header(), {row(0)});
+  ASSERT_TRUE(fs::exists(shard_checksum_path(path)));
+  // The superblock's first bytes: HDF5's own structure, not a row. libhdf5 would refuse or crash on it; the
+  // file's hash names it first.
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(9);
+  f.put('\x7f');
+  f.close();
+  const std::string message = error_of([&] { read_shard(path); });
+  EXPECT_NE(message.find("it was not opened"), std::string::npos) << message;
 }
 
 TEST(ShardWriter, CommitsEveryNRowsAndTheResumeScanSeesThem) {

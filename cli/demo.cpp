@@ -6,6 +6,7 @@
 //   4. OUT/report.md and OUT/report.json, with the routing patterns and the p sweep as SVG    [rank 0]
 // Everything lands in OUT (runs/demo); rerunning resumes the search and the training and reuses finished
 // evaluations. Run it alone or as `mpirun -np 2 drllm demo`.
+#include <optional>
 #include <filesystem>
 #include <sstream>
 #include <iostream>
@@ -13,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "common/console.h"
+#include "common/folder_lock.h"
 #include "eval/demo_report.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -44,6 +46,9 @@ void run_demo(const DemoOptions& o, const CommonOptions& common) {
   dist::install_stop_signals();
   const int threads = configure_threads(common.threads);
   const std::string data = o.data_dir, out = o.out;
+  std::optional<FolderLock> lock;  // one demo per folder (its stages lock their own subfolders as well)
+  if (runtime.is_root()) lock.emplace(out, "drllm demo");
+  runtime.barrier();
   auto say = [&](const std::string& what) {
     if (runtime.is_root()) log_info() << "\n== demo: " << what << "\n";
   };

@@ -11,6 +11,7 @@
 #include "data/labels/label_summary.h"
 #include "common/console.h"
 #include "common/error.h"
+#include "common/folder_lock.h"
 #include "common/atomic_file.h"
 #include "common/sha256.h"
 #include "common/tensorboard.h"
@@ -48,6 +49,10 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   DRLLM_CHECK(o.chunk > 0 && o.shard_rows > 0 && o.shard_minutes > 0,
               "--chunk, --shard-rows and --shard-minutes must be positive");
   const tasks::Task& task = tasks::find_task(o.task, /*searchable_only=*/true);
+  // One job per folder, checked before any work (an unwritable --out fails here too).
+  std::optional<FolderLock> lock;
+  if (runtime.is_root()) lock.emplace(o.out, "drllm search");
+  runtime.barrier();
 
   // 2. Model, tokenizer, the task's setting.
   const model::ModelFiles files = model::ModelFiles::open(o.model);

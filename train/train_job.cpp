@@ -1,6 +1,8 @@
 #include "train/train_job.h"
 #include "common/console.h"
+#include "common/folder_lock.h"
 
+#include <optional>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -22,6 +24,10 @@ namespace drllm::train {
 
 nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runtime) {
   const bool root = runtime.is_root();
+  // One job per run folder, before any work.
+  std::optional<FolderLock> lock;
+  if (root) lock.emplace(o.out, "drllm train");
+  runtime.barrier();
 
   // 1. Labels (one folder or several, comma-separated: say ARC and GSM8K searches) and the routers' inputs along
   // the labelled plans.

@@ -61,4 +61,33 @@ best_len = sum(len(l["best_path"]) for l in lines) / 2
 check(abs(summary["average_path_length"] - best_len) < 1e-9, "average path length is that of the best paths")
 _, chain = search(os.path.join(work, "c"), 3, "chain")
 check(chain["policy"] == "chain", "the chain policy runs")
+# One job per output folder: a second job on a folder in use is refused at once, naming the first; once the first is
+# killed with SIGKILL (no chance to clean up), a new job starts there.
+import socket  # noqa: E402
+import time  # noqa: E402
+
+busy = os.path.join(work, "busy")
+data = os.path.join(datasets, "arc_challenge_train.jsonl")
+first = subprocess.Popen([drllm, "search", "--data", data, "--limit", "60", "--simulations", "50", "--out", busy],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+lock = os.path.join(busy, ".drllm.lock")
+deadline = time.time() + 120
+while time.time() < deadline and not (os.path.exists(lock) and os.path.getsize(lock) > 0):
+    time.sleep(0.2)
+t0 = time.time()
+r = subprocess.run([drllm, "search", "--data", data, "--limit", "2", "--out", busy], capture_output=True, text=True,
+                   timeout=120)
+waited = time.time() - t0
+check(r.returncode == 1 and "is in use by another job" in r.stderr and f"drllm search on {socket.gethostname()}, pid "
+      f"{first.pid}" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+      f"a second search on a busy folder is refused in {waited:.1f} s, naming the first job's host and pid", r.stderr)
+r = subprocess.run([drllm, "train", "--labels", os.path.join(work, "a"), "--out", busy], capture_output=True, text=True,
+                   timeout=120)
+check(r.returncode == 1 and "is in use by another job" in r.stderr, "so is a training run on it", r.stderr)
+check(first.poll() is None, "the first job runs on, untouched")
+first.kill()
+first.wait()
+r = subprocess.run([drllm, "search", "--data", data, "--limit", "1", "--simulations", "2", "--out", busy],
+                   capture_output=True, text=True, timeout=600)
+check(r.returncode == 0, "after the first job is killed with SIGKILL a new job takes the folder", r.stderr[-800:])
 checks.finish()

@@ -103,6 +103,10 @@ ModelConfig config_from_gguf(const formats::GgufFile& g) {
     DRLLM_CHECK(*eos <= INT32_MAX, g.path(), ": tokenizer.ggml.eos_token_id ", *eos, " is not a token id");
     c.eos_token_ids = {static_cast<TokenId>(*eos)};
   }
+  c.check_values(g.path());
+  std::vector<std::string> names;
+  for (const formats::GgufTensorInfo& t : g.tensors()) names.push_back(t.name);
+  c.check_layer_tensors(names, g.path());
   return c;
 }
 

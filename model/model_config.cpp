@@ -1,5 +1,7 @@
 #include "model/model_config.h"
 
+#include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -50,7 +52,10 @@ void parse_rope(const json& j, ModelConfig& c, const std::string& source) {
     c.rope_theta = optional_value<double>(*p, "rope_theta", c.rope_theta, source);
   }
   c.rope_theta = optional_value<double>(j, "rope_theta", c.rope_theta, source);
-  if (auto s = j.find("rope_scaling"); s != j.end() && s->is_object()) scaling = *s;
+  if (auto s = j.find("rope_scaling"); s != j.end() && !s->is_null()) {
+    DRLLM_CHECK(s->is_object(), source, ": field 'rope_scaling' must be an object or null, found ", s->dump());
+    scaling = *s;
+  }
 
   std::string type = optional_value<std::string>(scaling, "rope_type", "", source);
   if (type.empty()) type = optional_value<std::string>(scaling, "type", "default", source);
@@ -118,6 +123,10 @@ ModelConfig ModelConfig::from_json_text(const std::string& text, const std::stri
   DRLLM_CHECK(c.head_dim % 2 == 0, source, ": head_dim must be even for rotary embeddings, found ", c.head_dim);
 
   c.rms_norm_eps = optional_value<double>(j, "rms_norm_eps", c.rms_norm_eps, source);
+  // Every block here is SiLU-gated; another activation would run as SiLU and give other tokens than transformers.
+  const std::string act = optional_value<std::string>(j, "hidden_act", "silu", source);
+  DRLLM_CHECK(act == "silu" || act == "swish", source, ": hidden_act '", act,
+              "' is not supported; the supported architectures use silu");
   parse_rope(j, c, source);
   c.max_position_embeddings =
       optional_value<int64_t>(j, "max_position_embeddings", c.max_position_embeddings, source);
@@ -153,7 +162,48 @@ ModelConfig ModelConfig::from_json_text(const std::string& text, const std::stri
 
   if (auto bos = parse_token_list(j, "bos_token_id", source); !bos.empty()) c.bos_token_id = bos[0];
   c.eos_token_ids = parse_token_list(j, "eos_token_id", source);
+  c.check_values(source);
   return c;
+}
+
+void ModelConfig::check_values(const std::string& source) const {
+  auto positive = [&](int64_t v, const char* field) {
+    DRLLM_CHECK(v > 0 && v < (int64_t{1} << 40), source, ": ", field, " is ", v, "; it must be a positive size");
+  };
+  positive(vocab_size, "vocab_size");
+  positive(hidden_size, "hidden_size");
+  positive(intermediate_size, "intermediate_size");
+  positive(num_layers, "num_hidden_layers");
+  positive(num_heads, "num_attention_heads");
+  positive(num_kv_heads, "num_key_value_heads");
+  positive(head_dim, "head_dim");
+  positive(max_position_embeddings, "max_position_embeddings");
+  DRLLM_CHECK(std::isfinite(rms_norm_eps) && rms_norm_eps > 0 && rms_norm_eps < 1, source, ": rms_norm_eps is ",
+              rms_norm_eps, "; it must be a small positive number");
+  DRLLM_CHECK(std::isfinite(rope_theta) && rope_theta > 0, source, ": rope_theta is ", rope_theta,
+              "; it must be a positive number");
+  if (rope_scaling.type == "llama3")
+    DRLLM_CHECK(std::isfinite(rope_scaling.factor) && rope_scaling.factor > 0 && std::isfinite(rope_scaling.low_freq_factor) &&
+                    rope_scaling.low_freq_factor > 0 && std::isfinite(rope_scaling.high_freq_factor) &&
+                    rope_scaling.original_max_position_embeddings > 0,
+                source, ": llama3 rope scaling needs finite positive factor, low_freq_factor, high_freq_factor and "
+                        "original_max_position_embeddings");
+}
+
+void ModelConfig::check_layer_tensors(const std::vector<std::string>& tensor_names, const std::string& source) const {
+  for (const std::string& name : tensor_names) {
+    for (const char* prefix : {"model.layers.", "blk."}) {
+      const size_t n = std::strlen(prefix);
+      if (name.compare(0, n, prefix) != 0) continue;
+      const size_t end = name.find('.', n);
+      if (end == std::string::npos || end == n) continue;
+      const std::string digits = name.substr(n, end - n);
+      if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+      DRLLM_CHECK(std::stoll(digits) < num_layers, source, ": tensor '", name, "' belongs to layer ", digits,
+                  ", but the config says ", num_layers, " layers (num_hidden_layers / block_count); the config and "
+                  "the weights disagree");
+    }
+  }
 }
 
 ModelConfig ModelConfig::from_file(const std::string& path) {

@@ -52,6 +52,13 @@ struct ModelConfig {
   static ModelConfig from_json_text(const std::string& text, const std::string& source);
   static ModelConfig from_file(const std::string& path);
 
+  // Throws naming `source` and the field when a value is outside what the model can be: sizes not positive,
+  // rms_norm_eps or rope_theta not finite and positive, bad llama3 rope scaling. Both readers call it.
+  void check_values(const std::string& source) const;
+  // Throws when the checkpoint holds tensors of layers past num_layers (HF `model.layers.N.`, GGUF `blk.N.`):
+  // a config that says fewer layers than the weights have would otherwise run a truncated model silently.
+  void check_layer_tensors(const std::vector<std::string>& tensor_names, const std::string& source) const;
+
   // Human-readable multi-line summary (drllm inspect).
   std::string describe() const;
   // A Hugging Face config.json that transformers loads as this model (drllm convert).

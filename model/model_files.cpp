@@ -27,6 +27,9 @@ ModelFiles ModelFiles::open(const std::string& name_or_path) {
     const std::string config_path = (fs::path(path) / "config.json").string();
     m.config_ = ModelConfig::from_file(config_path);
     m.safetensors_ = std::make_unique<formats::SafetensorsCheckpoint>(path);
+    std::vector<std::string> names;
+    for (const auto& [name, entry] : m.safetensors_->entries()) names.push_back(name);
+    m.config_.check_layer_tensors(names, path);
     m.summary_ = summarize_safetensors(config_path, *m.safetensors_);
   }
   return m;

@@ -57,6 +57,14 @@ TEST(BackboneLoad, UnknownArchitectureIsNamed) {
   expect_load_error(dir, {dir + "/config.json", "unknown architecture model_type='gpt_neox'"});
 }
 
+TEST(BackboneLoad, AConfigWithFewerLayersThanTheWeightsIsNamed) {
+  std::string dir = copy_fixture(kModel, "fewer-layers");
+  auto config = nlohmann::json::parse(read_file(dir + "/config.json"));
+  config["num_hidden_layers"] = config["num_hidden_layers"].get<int>() - 1;
+  write_file(dir + "/config.json", config.dump());
+  expect_load_error(dir, {dir, "belongs to layer", "the config and the weights disagree"});
+}
+
 TEST(BackboneLoad, FolderWithoutWeightsIsNamed) {
   std::string dir = copy_fixture(kModel, "empty");
   std::filesystem::remove(dir + "/model.safetensors");

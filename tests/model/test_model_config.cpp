@@ -92,5 +92,39 @@ TEST(ModelConfig, BadInputIsAnErrorNamingTheFileAndField) {
   expect_error("{not json", "not valid JSON");
 }
 
+// Values that parse but that no model can have, or that drllm would run as something else.
+TEST(ModelConfig, ValuesOutsideWhatAModelCanBeAreErrorsNamingTheField) {
+  const std::string base = R"("model_type": "llama", "vocab_size": 5, "hidden_size": 8, "intermediate_size": 8,
+                              "num_hidden_layers": 1, "num_attention_heads": 2)";
+  auto with = [&](const std::string& extra) { return "{" + base + ", " + extra + "}"; };
+  expect_error(with(R"("hidden_act": "gelu")"), "hidden_act 'gelu' is not supported");
+  expect_error(with(R"("rms_norm_eps": -1e-6)"), "rms_norm_eps is -1e-06");
+  expect_error(with(R"("rms_norm_eps": 0)"), "rms_norm_eps is 0");
+  expect_error(with(R"("rope_theta": -5)"), "rope_theta is -5");
+  expect_error(with(R"("rope_theta": 0)"), "rope_theta is 0");
+  expect_error(with(R"("rope_scaling": "llama3")"), "'rope_scaling' must be an object or null");
+  expect_error(with(R"("rope_scaling": {"rope_type": "llama3", "factor": 8, "low_freq_factor": 1,
+                                        "high_freq_factor": 4, "original_max_position_embeddings": -1})"),
+               "original_max_position_embeddings");
+  expect_error(with(R"("max_position_embeddings": 0)"), "max_position_embeddings is 0");
+  EXPECT_NO_THROW(ModelConfig::from_json_text(with(R"("hidden_act": "silu", "rope_scaling": null)"), "ok"));
+}
+
+TEST(ModelConfig, TensorsOfLayersPastTheConfigsCountAreAnError) {
+  ModelConfig c = ModelConfig::from_json_text(R"({"model_type": "llama", "vocab_size": 5, "hidden_size": 8,
+      "intermediate_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2})", "c.json");
+  EXPECT_NO_THROW(c.check_layer_tensors({"model.layers.0.mlp.up_proj.weight", "model.layers.1.x", "blk.1.attn_q.weight",
+                                         "model.layers.norm", "lm_head.weight"}, "m"));
+  for (const char* name : {"model.layers.2.mlp.up_proj.weight", "blk.7.ffn_up.weight"}) {
+    try {
+      c.check_layer_tensors({"model.layers.0.x", name}, "m");
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("'") + name + "'"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("says 2 layers"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace drllm::model

@@ -179,6 +179,18 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
       throw Error(cat(path, ": tensors '", prev.name, "' [", prev.begin, ", ", prev.end, ") and '", cur.name,
                       "' [", cur.begin, ", ", cur.end, ") overlap"));
   }
+  // The tensors must cover the data section exactly, as the safetensors format (and its reference reader) says:
+  // a gap, or bytes after the last tensor, mean the offsets or the header length are wrong (a header length one
+  // short reads every tensor one byte off and leaves one byte over at the end).
+  uint64_t covered = 0;
+  for (const TensorInfo& t : tensors_) {
+    DRLLM_CHECK(t.begin == covered || (t.begin == t.end && t.begin <= covered), path, ": tensor '", t.name,
+                "' starts at byte ", t.begin, " of the data section, but the tensors before it end at ", covered,
+                " (a gap: wrong data_offsets or header length)");
+    covered = std::max(covered, t.end);
+  }
+  DRLLM_CHECK(covered == data_size, path, ": the tensors cover ", covered, " bytes but the data section has ",
+              data_size, " (bytes after the last tensor: a wrong header length or a damaged file)");
   for (size_t i = 0; i < tensors_.size(); ++i) by_name_[tensors_[i].name] = i;
 }
 

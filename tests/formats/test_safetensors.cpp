@@ -62,6 +62,38 @@ TEST(Safetensors, HeaderLengthBeyondTheFileIsDetected) {
   expect_open_error("header-length", bytes, {"header length", "runs past the end of the file"});
 }
 
+// A header length one short of the header (here: the header's last padding space becomes the data section's first
+// byte) parses, but reads every tensor one byte off; Python's safetensors refuses it because the tensors no longer
+// cover the data section exactly. So must this reader, and the same for bytes appended after the last tensor.
+TEST(Safetensors, DataSectionNotCoveredExactlyIsDetected) {
+  const std::string bytes = original();
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, bytes.data(), 8);
+  const std::string header = bytes.substr(8, header_len), data = bytes.substr(8 + header_len);
+  std::string one_short(8, '\0');
+  const uint64_t short_len = header_len;  // the header is header_len bytes, then one padding space we add...
+  std::memcpy(one_short.data(), &short_len, 8);
+  one_short += header + " " + data;  // ...which the length leaves out: it lands in the data section
+  expect_open_error("header-one-short", one_short, {"bytes after the last tensor"});
+  expect_open_error("trailing-bytes", bytes + "x", {"bytes after the last tensor"});
+}
+
+TEST(Safetensors, AGapBetweenTensorsIsDetected) {
+  SafetensorsParts parts = split_safetensors(original());
+  // Move the last tensor one byte later (and grow the file by one byte): a gap before it.
+  std::string last;
+  uint64_t last_begin = 0;
+  for (auto& [name, entry] : parts.header.items())
+    if (name != "__metadata__" && entry["data_offsets"][0].get<uint64_t>() >= last_begin) {
+      last_begin = entry["data_offsets"][0].get<uint64_t>();
+      last = name;
+    }
+  auto& offsets = parts.header[last]["data_offsets"];
+  offsets = {offsets[0].get<uint64_t>() + 1, offsets[1].get<uint64_t>() + 1};
+  parts.data.insert(parts.data.begin() + static_cast<std::ptrdiff_t>(last_begin), '\0');
+  expect_open_error("gap", join_safetensors(parts), {"'" + last + "'", "a gap"});
+}
+
 TEST(Safetensors, OverlappingTensorsAreDetected) {
   SafetensorsParts parts = split_safetensors(original());
   // Give the v projection of layer 0 the k projection's bytes (same shape, so only the overlap is wrong).

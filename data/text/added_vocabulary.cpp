@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "data/text/token_id_json.h"
 #include "data/text/unicode.h"
 
 namespace drllm::text {
@@ -23,7 +24,8 @@ AddedVocabulary AddedVocabulary::from_json(const nlohmann::json& list, const std
   DRLLM_CHECK(list.is_array(), source, ": added_tokens must be a list");
   for (const auto& t : list) {
     AddedToken token;
-    token.id = t.at("id").get<int32_t>();
+    token.id = token_id_from_json(t.at("id"), "added token " + t.value("content", std::string("?")), source);
+    DRLLM_CHECK(!v.by_id_.count(token.id), source, ": two added tokens have id ", token.id);
     token.content = t.at("content").get<std::string>();
     token.special = t.value("special", false);
     token.normalized = t.value("normalized", !token.special);

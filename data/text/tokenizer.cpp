@@ -3,8 +3,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "common/error.h"
+#include "data/text/token_id_json.h"
 #include "data/text/added_vocabulary.h"
 #include "data/text/bpe.h"
 #include "data/text/gguf_tokenizer.h"
@@ -57,7 +60,14 @@ std::unique_ptr<BpeModel> parse_model(const json& m, const std::string& source) 
   DRLLM_CHECK(!m.contains("dropout") || m["dropout"].is_null(), source, ": BPE dropout is not supported");
   TokenIds vocab;
   vocab.reserve(m.at("vocab").size());
-  for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) vocab.emplace(it.key(), it->get<int32_t>());
+  DRLLM_CHECK(m.at("vocab").is_object(), source, ": model.vocab must be an object of token: id");
+  std::unordered_map<int32_t, std::string> token_of_id;
+  for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
+    const int32_t id = token_id_from_json(it.value(), "vocabulary token '" + it.key() + "'", source);
+    const auto [seen, fresh] = token_of_id.emplace(id, it.key());
+    DRLLM_CHECK(fresh, source, ": vocabulary tokens '", seen->second, "' and '", it.key(), "' both have id ", id);
+    vocab.emplace(it.key(), id);
+  }
   std::vector<std::pair<std::string, std::string>> merges;
   merges.reserve(m.at("merges").size());
   for (const auto& merge : m["merges"]) {
@@ -101,7 +111,8 @@ void parse_post_processor(const json& p, const std::string& source, std::vector<
       }
       std::string name = item.at("SpecialToken").at("id").get<std::string>();
       const auto& special = p.at("special_tokens").at(name);
-      for (const auto& id : special.at("ids")) (seen_sequence ? suffix : prefix).push_back(id.get<int32_t>());
+      for (const auto& id : special.at("ids"))
+        (seen_sequence ? suffix : prefix).push_back(token_id_from_json(id, "post-processor token '" + name + "'", source));
     }
   } else {
     throw Error(cat(source, ": post-processor type '", type,
@@ -146,9 +157,17 @@ Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& 
   } catch (const json::exception& e) {
     throw Error(cat(source, ": malformed tokenizer.json: ", e.what()));
   }
+  // The ids number the tokens 0..N-1 (every real tokenizer.json does): an id past the N distinct ids would make a
+  // table mostly of holes, and is a damaged or hostile file.
+  std::unordered_set<int32_t> ids;
   int32_t size = 0;
-  for (const auto& [token, id] : impl->model->vocab()) size = std::max(size, id + 1);
-  for (const AddedToken& t : impl->added.tokens()) size = std::max(size, t.id + 1);
+  for (const auto& [token, id] : impl->model->vocab()) ids.insert(id), size = std::max(size, id + 1);
+  for (const AddedToken& t : impl->added.tokens()) ids.insert(t.id), size = std::max(size, t.id + 1);
+  DRLLM_CHECK(static_cast<size_t>(size) == ids.size(), source, ": token id ", size - 1,
+              " is past the vocabulary: there are ", ids.size(), " distinct ids, so ids must number them 0..",
+              static_cast<int64_t>(ids.size()) - 1);
+  for (int32_t id : impl->prefix_ids) DRLLM_CHECK(id < size, source, ": post-processor id ", id, " is past the vocabulary");
+  for (int32_t id : impl->suffix_ids) DRLLM_CHECK(id < size, source, ": post-processor id ", id, " is past the vocabulary");
   impl->id_to_token.assign(static_cast<size_t>(size), "");
   for (const auto& [token, id] : impl->model->vocab()) impl->id_to_token[id] = token;
   for (const AddedToken& t : impl->added.tokens()) impl->id_to_token[t.id] = t.content;

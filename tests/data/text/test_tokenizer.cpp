@@ -82,6 +82,41 @@ TEST(Tokenizer, IdsOutsideTheVocabularyAreErrors) {
 namespace drllm::text {
 namespace {
 
+// A tokenizer.json small enough to write by hand: three tokens and one merge.
+std::string tiny_tokenizer(const std::string& vocab, const std::string& added = "[]") {
+  return R"({"model": {"type": "BPE", "vocab": )" + vocab + R"(, "merges": ["a b"]}, "added_tokens": )" + added + "}";
+}
+
+TEST(Tokenizer, HandWrittenTokenizerEncodesAsItsMergesSay) {
+  Tokenizer t = Tokenizer::from_json_text(tiny_tokenizer(R"({"a": 0, "b": 1, "ab": 2})"), "tiny.json");
+  EXPECT_EQ(t.encode("ab", false), (std::vector<int32_t>{2}));
+  EXPECT_EQ(t.encode("ba", false), (std::vector<int32_t>{1, 0}));
+}
+
+// Ids that would wrap into another token, corrupt the id table or leave holes in it (the fuzzer's findings: -1
+// corrupted the heap, 2^40 became 0, duplicates, fractions and ids past the vocabulary were accepted).
+TEST(Tokenizer, BadTokenIdsAreErrorsNamingTheToken) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {tiny_tokenizer(R"({"a": -1, "b": 1, "ab": 2})"), "vocabulary token 'a' has id -1"},
+      {tiny_tokenizer(R"({"a": 1099511627776, "b": 1, "ab": 2})"), "has id 1099511627776"},
+      {tiny_tokenizer(R"({"a": 0.5, "b": 1, "ab": 2})"), "has id 0.5"},
+      {tiny_tokenizer(R"({"a": 0, "b": 0, "ab": 2})"), "both have id 0"},
+      {tiny_tokenizer(R"({"a": 0, "b": 1, "ab": 7})"), "token id 7 is past the vocabulary"},
+      {tiny_tokenizer(R"({"a": 0, "b": 1, "ab": 2})", R"([{"id": 3, "content": "<x>"}, {"id": 3, "content": "<y>"}])"),
+       "two added tokens have id 3"},
+      {tiny_tokenizer(R"({"a": 0, "b": 1, "ab": 2})", R"([{"id": -5, "content": "<x>"}])"), "added token <x> has id -5"},
+  };
+  for (const auto& [json, fragment] : cases) {
+    try {
+      Tokenizer::from_json_text(json, "bad.json");
+      ADD_FAILURE() << "accepted: " << json;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("bad.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(LmEvalRequests, TrailingSpaceMovesToTheContinuationAndIdsSplitTheJoinedString) {
   DRLLM_SKIP_WITHOUT_SHARED_ASSET("tokenizers");
   Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path("llama3_1"));

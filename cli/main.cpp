@@ -1,6 +1,7 @@
 // drllm: the command-line entry point. Each subcommand is one job; `drllm SUBCOMMAND --help` explains it.
 #include <c10/util/Exception.h>  // c10::Error: LibTorch's errors, printed without their C++ backtrace
 
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -9,6 +10,9 @@
 #include "dist/runtime.h"
 
 int main(int argc, char** argv) {
+  // A file size limit (ulimit -f) must fail a write with EFBIG, which every writer reports and cleans up after,
+  // not kill the job silently with SIGXFSZ and leave a .tmp behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"drllm: teach a frozen LLM to skip, execute or repeat each of its layers per input (Dr.LLM)"};
   app.require_subcommand(1);
   app.set_config("--config", "", "read options from a TOML file (one [section] per subcommand)");

@@ -54,9 +54,11 @@ FolderLock::FolderLock(const std::string& folder, const std::string& job) {
   char host[256] = "unknown host";
   ::gethostname(host, sizeof host - 1);
   const std::string who = cat(job, " on ", host, ", pid ", ::getpid(), ", since ", now_text());
-  // Rewritten in place (the lock is ours now): the next job's message reads it.
-  DRLLM_CHECK(::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, who.data(), who.size(), 0) == static_cast<ssize_t>(who.size()),
-              path_, ": cannot write the lock file (", std::strerror(errno), ")");
+  // Rewritten in place (the lock is ours now): the next job's message reads it. Best effort: on a full disk the
+  // lock still holds, and the job's own writes report the disk.
+  if (::ftruncate(fd_, 0) == 0) {
+    [[maybe_unused]] const ssize_t written = ::pwrite(fd_, who.data(), who.size(), 0);
+  }
 }
 
 FolderLock::~FolderLock() {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "common/error.h"
@@ -128,17 +129,23 @@ double wall_time_now() {
 
 TensorBoardAppender::TensorBoardAppender(const std::string& dir, const std::string& suffix) {
   const double now = wall_time_now();
-  std::filesystem::create_directories(dir);
+  std::error_code ignored;
+  std::filesystem::create_directories(dir, ignored);
   path_ = (std::filesystem::path(dir) / tensorboard_file_name(now, cat(::getpid(), ".", suffix))).string();
-  std::ofstream out(path_, std::ios::binary | std::ios::app);
-  out << version_record(now);
-  DRLLM_CHECK(out.flush(), path_, ": cannot write the TensorBoard event file");
+  write(version_record(now));
 }
 
-void TensorBoardAppender::add(const ScalarEvent& event) {
+void TensorBoardAppender::add(const ScalarEvent& event) { write(event_record(event)); }
+
+bool TensorBoardAppender::write(const std::string& bytes) {
+  if (failed_) return false;
   std::ofstream out(path_, std::ios::binary | std::ios::app);
-  out << event_record(event);
-  DRLLM_CHECK(out.flush(), path_, ": cannot write the TensorBoard event file");
+  out << bytes;
+  if (out.flush()) return true;
+  failed_ = true;
+  std::cerr << "warning: " << path_ << ": cannot write the TensorBoard events (" << std::strerror(errno)
+            << "); going on without them\n";
+  return false;
 }
 
 }  // namespace drllm

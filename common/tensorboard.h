@@ -30,7 +30,8 @@ std::string tensorboard_file_name(double created_wall_time, const std::string& s
 double wall_time_now();
 
 // Appends events to one file of its own (a new name per writer), flushed after each: what a crash leaves is
-// every event but perhaps a torn last record, which TensorBoard's reader skips.
+// every event but perhaps a torn last record, which TensorBoard's reader skips. The curves are an aid, not a
+// result: a write that fails (a full disk) is reported once on stderr and the appender goes quiet; the job goes on.
 class TensorBoardAppender {
  public:
   TensorBoardAppender(const std::string& dir, const std::string& suffix);
@@ -38,7 +39,9 @@ class TensorBoardAppender {
   const std::string& path() const { return path_; }
 
  private:
+  bool write(const std::string& bytes);
   std::string path_;
+  bool failed_ = false;
 };
 
 }  // namespace drllm

@@ -318,7 +318,8 @@ def damaged_shards_named():
 
 
 def no_file_growth():
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death, like ENOSPC
+    # ulimit -f 0, with SIGXFSZ at its default (death): drllm itself must turn it into EFBIG, like ENOSPC.
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
 
 

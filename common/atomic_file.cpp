@@ -20,7 +20,26 @@ void fsync_path(const std::string& path, bool directory) {
   if (rc != 0) throw Error(cat(path, ": fsync failed: ", std::strerror(err)));
 }
 
+namespace {
+
+// A write-then-rename replaces whatever has the name: a symlink would be replaced by a file (its target left as it
+// was) and a device node or FIFO destroyed, and success reported. Such a path is refused, before writing.
+void check_replaceable(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::symlink_status(path, ec);
+  if (ec || status.type() == std::filesystem::file_type::not_found) return;
+  DRLLM_CHECK(status.type() == std::filesystem::file_type::regular, path, ": is ",
+              status.type() == std::filesystem::file_type::symlink     ? "a symbolic link"
+              : status.type() == std::filesystem::file_type::directory ? "a directory"
+                                                                       : "a device, FIFO or socket",
+              "; drllm writes a new file and renames it over the old one, which would replace it: give the path of "
+              "a regular file (or of none)");
+}
+
+}  // namespace
+
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  check_replaceable(path);
   const std::string tmp = path + ".tmp";
   try {
     {
@@ -40,6 +59,7 @@ void write_file_atomically(const std::string& path, const std::function<void(std
 
 void commit_file(const std::string& tmp, const std::string& path) {
   try {
+    check_replaceable(path);
     fsync_path(tmp, false);
     std::filesystem::rename(tmp, path);
     std::filesystem::path parent = std::filesystem::absolute(path).parent_path();

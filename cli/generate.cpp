@@ -16,6 +16,7 @@
 #include "model/fingerprint.h"
 #include "routing/routed_generation.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "model/backbone.h"
 #include "model/compute_dtype.h"
 #include "model/batch_generation.h"
@@ -48,6 +49,7 @@ struct GenerateOptions {
 };
 
 std::vector<std::string> read_prompts_file(const std::string& path) {
+  check_input_file(path, "prompts file", 4 * kGiB);
   std::ifstream in(path);
   DRLLM_CHECK(in, path, ": cannot open prompts file");
   std::vector<std::string> prompts;

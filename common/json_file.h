@@ -6,10 +6,12 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/input_file.h"
 
 namespace drllm {
 
 inline nlohmann::json read_json_file(const std::string& path) {
+  check_input_file(path, "JSON file", 1 * kGiB);
   std::ifstream in(path);
   DRLLM_CHECK(in, path, ": cannot open");
   try {

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 
 namespace drllm::formats {
 namespace {
@@ -109,13 +110,18 @@ int64_t TensorInfo::numel() const {
 // ---------------------------------------------------------------------------------------------------------
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO in a weights file's place must be refused, not wait for a writer forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   DRLLM_CHECK(fd >= 0, path, ": cannot open: ", std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int err = errno;
     ::close(fd);
     throw Error(cat(path, ": cannot stat: ", std::strerror(err)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(cat(path, ": is not a regular file (a folder, device, FIFO or socket); weights are read from files"));
   }
   size_ = static_cast<uint64_t>(st.st_size);
   if (size_ > 0) {
@@ -208,6 +214,7 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& model_dir) : dir
   fs::path single_path = dir / "model.safetensors";
 
   if (fs::exists(index_path)) {
+    check_input_file(index_path.string(), "safetensors index", 256 * kMiB);
     std::ifstream in(index_path);
     DRLLM_CHECK(in, index_path.string(), ": cannot open");
     json index;

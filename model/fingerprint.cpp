@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/sha256.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
@@ -28,6 +29,7 @@ CheckpointSummary summarize_gguf(const formats::GgufFile& gguf) {
 }
 
 CheckpointSummary summarize_safetensors(const std::string& config_path, const formats::SafetensorsCheckpoint& checkpoint) {
+  check_input_file(config_path, "model config", 16 * kMiB);
   std::ifstream in(config_path, std::ios::binary);
   DRLLM_CHECK(in, config_path, ": cannot open model config");
   std::stringstream config_bytes;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 
 namespace drllm::model {
 namespace {
@@ -207,6 +208,7 @@ void ModelConfig::check_layer_tensors(const std::vector<std::string>& tensor_nam
 }
 
 ModelConfig ModelConfig::from_file(const std::string& path) {
+  check_input_file(path, "model config", 16 * kMiB);
   std::ifstream in(path, std::ios::binary);
   DRLLM_CHECK(in, path, ": cannot open model config");
   std::stringstream buffer;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/input_file.h"
 
 namespace drllm::labels {
 
@@ -77,6 +78,7 @@ json to_official_json(const LabelSet& labels, const std::string& timestamp) {
 OfficialLabels read_official_json(const std::string& path,
                                   const std::function<std::vector<uint8_t>(const std::vector<int64_t>&)>& labels_of_path,
                                   const std::function<std::vector<TokenId>(const std::string&)>& prompt_tokens) {
+  check_input_file(path, "official label JSON", 16 * kGiB);
   std::ifstream in(path);
   DRLLM_CHECK(in, path, ": cannot open");
   json r;

@@ -4,10 +4,12 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 
 namespace drllm::tasks {
 
 std::vector<CsvRecord> read_csv(const std::string& path) {
+  check_input_file(path, "CSV file", 4 * kGiB);
   std::ifstream in(path, std::ios::binary);
   DRLLM_CHECK(in, path, ": cannot open CSV file");
   std::stringstream buffer;

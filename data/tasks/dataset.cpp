@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "data/tasks/csv.h"
 #include "common/strings.h"
 #include "data/text/regex.h"
@@ -294,6 +295,7 @@ DatasetReadResult read_dataset(const std::string& path, const ReadOptions& optio
       if (!take(records[r].line, [&] { return truthfulqa_row_from_csv(records[r], records[0].fields); })) break;
     return result;
   }
+  check_input_file(path, "data file", 64 * kGiB);
   std::ifstream in(path);
   DRLLM_CHECK(in, path, ": cannot open data file");
   std::string line;

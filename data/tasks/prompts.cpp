@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "data/text/unicode.h"
 
 namespace drllm::tasks {
@@ -70,6 +71,7 @@ PromptTemplate::PromptTemplate(std::string text, ChoiceStyle style, std::string 
 }
 
 PromptTemplate PromptTemplate::from_file(const std::string& path, ChoiceStyle style) {
+  check_input_file(path, "prompt template", 16 * kMiB);
   std::ifstream in(path);
   DRLLM_CHECK(in, path, ": cannot open prompt template");
   std::stringstream buffer;

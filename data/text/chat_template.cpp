@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "data/text/unicode.h"
 
 namespace drllm::text {
@@ -137,6 +138,7 @@ ChatTemplate ChatTemplate::recognise(const std::string& jinja, const std::string
 }
 
 ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path) {
+  check_input_file(path, "tokenizer config", 256 * kMiB);
   std::ifstream in(path);
   DRLLM_CHECK(in, path, ": cannot open tokenizer config");
   nlohmann::json j;

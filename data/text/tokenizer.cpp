@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "data/text/token_id_json.h"
 #include "data/text/added_vocabulary.h"
 #include "data/text/bpe.h"
@@ -130,11 +131,7 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer Tokenizer::from_file(const std::string& path) {
   if (formats::is_gguf_path(path))
     return from_json_text(tokenizer_json_from_gguf(formats::GgufFile(path)), path);
-  std::ifstream in(path, std::ios::binary);
-  DRLLM_CHECK(in, path, ": cannot open tokenizer file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return from_json_text(buffer.str(), path);
+  return from_json_text(read_input_file(path, "tokenizer file", 1 * kGiB), path);
 }
 
 Tokenizer Tokenizer::from_json_text(const std::string& text, const std::string& source) {

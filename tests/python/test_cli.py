@@ -111,4 +111,32 @@ with tempfile.TemporaryDirectory() as hf_home:
     check(r.returncode == 1 and os.path.join(repo, "refs", "v9") in r.stderr, "an unknown revision names the ref",
           r.stderr)
 
+# Endless and blocking inputs: /dev/zero or a FIFO in place of the tokenizer, a data file, a prompts file, the config
+# or the weights is refused at once by name (it grew a buffer by GBs, or blocked forever).
+with tempfile.TemporaryDirectory() as tmp:
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    for label, endless in (("/dev/zero", "/dev/zero"), ("a FIFO", fifo)):
+        folder = os.path.join(tmp, "model-" + label.replace("/", "_").replace(" ", "_"))
+        shutil.copytree(model, folder)
+        os.remove(os.path.join(folder, "config.json"))
+        os.symlink(endless, os.path.join(folder, "config.json"))
+        weights = os.path.join(tmp, "weights-" + label.replace("/", "_").replace(" ", "_"))
+        shutil.copytree(model, weights)
+        os.remove(os.path.join(weights, "model.safetensors"))
+        os.symlink(endless, os.path.join(weights, "model.safetensors"))
+        cases = [("tokenizer", ["tokenize", "--tokenizer", endless]),
+                 ("data file", ["eval", "--model", model, "--data", endless, "--task", "arc", "--out", os.path.join(tmp, "e")]),
+                 ("prompts file", ["generate", "--model", model, "--prompts-file", endless]),
+                 ("model config", ["inspect", folder]),
+                 ("weights", ["inspect", weights])]
+        for what, args in cases:
+            try:
+                r = subprocess.run([drllm, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                ok = r.returncode == 1 and "not a regular file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+                detail = r.stderr[-500:]
+            except subprocess.TimeoutExpired:
+                ok, detail = False, "still running after 60 s"
+            check(ok, f"{label} as the {what} is a one-line error, at once", detail)
+
 checks.finish()

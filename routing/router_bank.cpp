@@ -60,7 +60,11 @@ RouterBank RouterBank::from_named(const std::map<std::string, at::Tensor>& by_na
     DRLLM_CHECK(it != by_name.end(), "routers: missing tensor '", name, "'");
     DRLLM_CHECK(it->second.sizes() == at::IntArrayRef(shape), "routers: tensor '", name, "' has shape ",
                 it->second.sizes(), ", expected ", at::IntArrayRef(shape), " (routers of another model?)");
-    return it->second.to(at::kFloat);
+    at::Tensor value = it->second.to(at::kFloat);
+    // A NaN or infinite weight would decide plans silently (a NaN bias picks one class for every input).
+    DRLLM_CHECK(at::isfinite(value).all().item<bool>(), "routers: tensor '", name,
+                "' holds NaN or infinite values; these routers are damaged (or were trained into divergence)");
+    return value;
   };
   std::vector<at::Tensor> w1, b1, w2, b2;
   for (int64_t l = 0; l < L; ++l) {

@@ -209,6 +209,11 @@ StepOutcome Trainer::train_step() {
   }
   out.loss = flat[offset].item<double>();
   out.stop = flat[offset + 1].item<double>() > 0;
+  // Every rank holds the same sums, so every rank stops here together: no NaN step, and no NaN routers written.
+  DRLLM_CHECK(std::isfinite(out.loss) && at::isfinite(flat).all().item<bool>(), "training step ", step_ + 1,
+              ": the loss or a gradient is ", std::isfinite(out.loss) ? "not finite" : cat(out.loss),
+              " (the router inputs hold NaN or infinite values, or training diverged); nothing of this step is kept, "
+              "the last checkpoint is step ", saved_at_, "; lower --lr or check the labels' features");
   out.samples = end - begin;
   out.batch.assign(order_.begin() + begin, order_.begin() + end);
   optimizer_->step(params, out.gradients, scheduled_lr(o_.adamw.lr, step_, total_steps_, o_.warmup));

@@ -117,6 +117,15 @@ def foreign_routers_refused():
     r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", short], capture_output=True, text=True)
     check(r.returncode != 0 and "model.routers.29" in r.stderr, "routers for fewer layers are refused, naming the "
           "missing router", r.stderr[-300:])
+    nan = os.path.join(work, "nan.safetensors")
+    write_routers(nan, PLAN)
+    from safetensors.torch import load_file
+    tensors = load_file(nan)
+    tensors["model.routers.3.linear2.bias"][1] = float("nan")
+    save_file(tensors, nan, metadata=None)
+    r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", nan], capture_output=True, text=True)
+    check(r.returncode == 1 and "model.routers.3.linear2.bias" in r.stderr and "NaN" in r.stderr,
+          "routers holding a NaN are refused, naming the tensor (a NaN bias picked a plan)", r.stderr[-300:])
 
 
 def eval_reports():

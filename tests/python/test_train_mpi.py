@@ -301,7 +301,20 @@ def tensorboard_reads_the_curves():
           "with a held-out split its loss and macro-F1 are curves too", (sorted(scalars), r.stderr[-800:]))
 
 
+def divergence_stops_before_nan_routers():
+    """A run that diverges (--lr 1e30: the weights overflow within steps) stops with a message naming the step,
+    instead of printing 'loss nan' and writing NaN routers; what it checkpointed before is finite."""
+    out = os.path.join(work, "diverged")
+    r = train(out, ["--epochs", "30", "--lr", "1e30"])
+    check(r.returncode == 1 and "the loss or a gradient is" in r.stderr and "training step" in r.stderr and "nan" not in
+          r.stderr.split("training step")[0].lower(), "divergence ends the run with a message naming the step",
+          r.stderr[-600:])
+    latest = os.path.join(out, "checkpoints", "latest")
+    if os.path.exists(latest):
+        check(all(torch.isfinite(t).all() for t in routers(out).values()), "the checkpointed routers are finite")
+
+
 checks.run([first_step_equals_pytorch, two_ranks_equal_one, kill_then_resume, preempt_then_resume,
             damaged_and_refused_checkpoints, cached_equals_online, export_loads_under_official_names,
-            tensorboard_reads_the_curves])
+            tensorboard_reads_the_curves, divergence_stops_before_nan_routers])
 checks.finish()

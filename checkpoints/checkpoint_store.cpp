@@ -94,11 +94,22 @@ std::string verify_checkpoint(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     return cat("manifest.json unreadable: ", e.what());
   }
-  if (!manifest.contains("files") || !manifest["files"].is_object()) return "manifest.json lists no files";
+  if (!manifest.is_object() || !manifest.contains("files") || !manifest["files"].is_object() ||
+      manifest["files"].empty())
+    return "manifest.json lists no files";
   for (const auto& [name, sha] : manifest["files"].items()) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+      return cat("manifest.json lists '", name, "', which is not a file name in the checkpoint");
+    if (!sha.is_string()) return cat("manifest.json gives ", name, " a sha256 that is not a string");
     const std::string path = (fs::path(dir) / name).string();
-    if (!fs::exists(path)) return cat(name, " is missing");
+    if (!fs::is_regular_file(path)) return cat(name, " is missing");
     if (sha256_file_hex(path) != sha.get<std::string>()) return cat(name, " does not match its sha256 (corrupted)");
+  }
+  // Every file of the checkpoint is covered: a manifest that leaves one out would let it change unverified.
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name != "manifest.json" && !manifest["files"].contains(name))
+      return cat(name, " is in the checkpoint but not in manifest.json (unverified)");
   }
   return "";
 }

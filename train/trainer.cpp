@@ -119,26 +119,57 @@ bool Trainer::try_resume() {
     if (runtime_.is_root()) log_warning() << "warning: " << warning << "\n";
   });
   if (!found) return false;
-  json state = read_json_file(found->dir + "/state.json");
-  DRLLM_CHECK(state["model_fingerprint"] == id_.model_fingerprint, found->dir,
-              " is a checkpoint of another model (fingerprint ", state["model_fingerprint"].get<std::string>().substr(0, 16),
-              "…, the labels' is ", id_.model_fingerprint.substr(0, 16), "…); use another --out");
-  DRLLM_CHECK(state["labels_hash"] == id_.labels_hash, found->dir,
-              " was trained on another label set; use another --out");
-  DRLLM_CHECK(state["config"] == o_.config_json(), found->dir, " was trained with other settings (",
-              state["config"].get<std::string>(), " vs ", o_.config_json(), "); use the same options or another --out");
+  const std::string where = found->dir + "/state.json";
+  json state = read_json_file(where);
+  // Typed reads: the manifest's checksums make damage unlikely, but a forged or hand-edited state must still end
+  // in a message naming the field, not in a library's type error.
+  auto text_of = [&](const char* key) {
+    DRLLM_CHECK(state.is_object() && state.contains(key) && state[key].is_string(), where, ": '", key,
+                "' must be a string");
+    return state[key].get<std::string>();
+  };
+  auto count_of = [&](const char* key) {
+    DRLLM_CHECK(state.contains(key) && state[key].is_number_integer() && state[key].get<int64_t>() >= 0, where, ": '",
+                key, "' must be a non-negative integer, found ", state.value(key, json()).dump());
+    return state[key].get<int64_t>();
+  };
+  const std::string fingerprint = text_of("model_fingerprint");
+  DRLLM_CHECK(fingerprint == id_.model_fingerprint, found->dir, " is a checkpoint of another model (fingerprint ",
+              fingerprint.substr(0, 16), "…, the labels' is ", id_.model_fingerprint.substr(0, 16),
+              "…); use another --out");
+  DRLLM_CHECK(text_of("labels_hash") == id_.labels_hash, found->dir, " was trained on another label set; use another --out");
+  DRLLM_CHECK(text_of("config") == o_.config_json(), found->dir, " was trained with other settings (",
+              text_of("config"), " vs ", o_.config_json(), "); use the same options or another --out");
+  const int64_t step = count_of("step"), optimizer_steps = count_of("optimizer_steps");
+  DRLLM_CHECK(step == found->step, where, ": says step ", step, ", but it is the checkpoint of step ", found->step);
+  DRLLM_CHECK(step <= total_steps_, where, ": step ", step, " is past the end of this run (", total_steps_, " steps)");
+  DRLLM_CHECK(optimizer_steps <= step, where, ": ", optimizer_steps, " optimizer steps in ", step, " training steps");
+  const json loss_so_far = state.value("epoch_loss_so_far", json(0.0));
+  DRLLM_CHECK(loss_so_far.is_number(), where, ": 'epoch_loss_so_far' must be a number");
+  const double epoch_loss = loss_so_far.get<double>();
+  DRLLM_CHECK(std::isfinite(epoch_loss) && epoch_loss >= 0, where, ": 'epoch_loss_so_far' is ", epoch_loss);
   bank_ = routing::RouterBank::load(found->dir + "/routers.safetensors", L_, d_).to(device_);
-  auto moments = model::load_safetensors(found->dir + "/optimizer.safetensors");
+  const std::string moments_path = found->dir + "/optimizer.safetensors";
+  auto moments = model::load_safetensors(moments_path);
   optimizer_ = std::make_unique<AdamW>(bank_.parameters(), o_.adamw);
+  auto moment = [&](const std::string& name, const at::Tensor& like) {
+    auto it = moments.find(name);
+    DRLLM_CHECK(it != moments.end(), moments_path, ": missing tensor '", name, "'");
+    DRLLM_CHECK(it->second.sizes() == like.sizes(), moments_path, ": tensor '", name, "' has shape ", it->second.sizes(),
+                ", the routers' parameter has ", like.sizes());
+    DRLLM_CHECK(at::isfinite(it->second).all().item<bool>(), moments_path, ": tensor '", name,
+                "' holds NaN or infinite values");
+    return it->second.to(device_);
+  };
   for (size_t i = 0; i < optimizer_->exp_avg.size(); ++i) {
-    optimizer_->exp_avg[i] = moments.at("exp_avg." + std::to_string(i)).to(device_);
-    optimizer_->exp_avg_sq[i] = moments.at("exp_avg_sq." + std::to_string(i)).to(device_);
+    optimizer_->exp_avg[i] = moment("exp_avg." + std::to_string(i), optimizer_->exp_avg[i]);
+    optimizer_->exp_avg_sq[i] = moment("exp_avg_sq." + std::to_string(i), optimizer_->exp_avg_sq[i]);
   }
-  optimizer_->steps = state["optimizer_steps"].get<int64_t>();
-  step_ = state["step"].get<int64_t>();
+  optimizer_->steps = optimizer_steps;
+  step_ = step;
   // The loss summed so far in the epoch the checkpoint fell in, so that its metrics line is the uninterrupted
   // run's (checkpoints written before this field existed resume that sum from 0).
-  epoch_loss_ = state.value("epoch_loss_so_far", 0.0);
+  epoch_loss_ = epoch_loss;
   if (runtime_.is_root()) log_info() << "resuming from " << found->dir << " (step " << step_ << ")\n";
   return true;
 }

@@ -214,6 +214,39 @@ def damaged_and_refused_checkpoints():
              "--micro-batch", "1", "--warmup", "5", "--epochs", "81"])
     check(r.returncode != 0 and "other settings" in r.stderr, "a checkpoint of other settings is refused",
           r.stderr[-500:])
+    # A manifest that leaves a file out (rewritten without it) no longer vouches for that file: the checkpoint is
+    # skipped, named, even though every file it does list matches.
+    import hashlib
+    def rewrite_manifest(step_dir, drop=None):
+        path = os.path.join(step_dir, "manifest.json")
+        manifest = json.load(open(path))
+        manifest["files"] = {n: hashlib.sha256(open(os.path.join(step_dir, n), "rb").read()).hexdigest()
+                             for n in manifest["files"] if n != drop}
+        json.dump(manifest, open(path, "w"))
+    for case in ("omitted", "forged-step"):
+        folder = os.path.join(work, f"manifest-{case}")
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(reference_dir, folder)
+        newest = os.path.join(folder, "checkpoints", f"step-{steps[-1]}")
+        if case == "omitted":
+            moments = os.path.join(newest, "optimizer.safetensors")
+            raw = bytearray(open(moments, "rb").read())
+            raw[-5] ^= 0xFF
+            open(moments, "wb").write(bytes(raw))
+            rewrite_manifest(newest, drop="optimizer.safetensors")
+            r = train(folder, LONG_RUN, ranks=1)
+            check(r.returncode == 0 and "optimizer.safetensors is in the checkpoint but not in manifest.json" in r.stderr
+                  and same(routers(folder), reference),
+                  "a file the manifest leaves out makes the checkpoint unverified: skipped, named", r.stderr[-800:])
+        else:
+            state_path = os.path.join(newest, "state.json")
+            state = json.load(open(state_path))
+            state["step"] = steps[-1] + 1000
+            json.dump(state, open(state_path, "w"))
+            rewrite_manifest(newest)
+            r = train(folder, LONG_RUN, ranks=1)
+            check(r.returncode == 1 and f"says step {steps[-1] + 1000}" in r.stderr,
+                  "a state.json whose step is not its folder's is refused, naming both", r.stderr[-500:])
     for bad, message in ((["--checkpoint-every", "0"], "--checkpoint-every (0)"), (["--lr", "nan"], "--lr (nan)"),
                          (["--keep-checkpoints", "0"], "--keep-checkpoints (0)")):
         r = run([drllm, "train", "--labels", labels(), "--out", os.path.join(work, "bad-options"), *bad])

@@ -22,6 +22,15 @@
 
 namespace drllm::train {
 
+namespace {
+
+bool same_folder(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::equivalent(a, b, ec) && !ec;
+}
+
+}  // namespace
+
 nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runtime) {
   const bool root = runtime.is_root();
   // One job per run folder, before any work.
@@ -32,6 +41,11 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
   // 1. Labels (one folder or several, comma-separated: say ARC and GSM8K searches) and the routers' inputs along
   // the labelled plans.
   const std::vector<std::string>& dirs = o.labels;
+  // The same folder twice would train on every row twice.
+  for (size_t i = 0; i < dirs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      DRLLM_CHECK(!same_folder(dirs[i], dirs[j]), "--labels ", dirs[j], " and ", dirs[i],
+                  " are the same folder; each label folder may be given once");
   std::vector<labels::LabelSet> sets;
   for (const std::string& dir : dirs) {
     sets.push_back(labels::read_label_set(dir, /*features=*/true));

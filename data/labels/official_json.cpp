@@ -1,5 +1,6 @@
 #include "data/labels/official_json.h"
 
+#include <map>
 #include <fstream>
 #include <set>
 
@@ -106,6 +107,7 @@ OfficialLabels read_official_json(const std::string& path,
                   {"length_penalty", r.value("length_penalty", 0.0)},
                   {"random_prob", r.value("random_prob", 0.0)}};
   out.rows.resize(n);
+  std::map<std::string, size_t> first_of_item;
   for (size_t i = 0; i < n; ++i) {
     const std::string where = cat(path, ": example ", i);
     LabelRow& row = out.rows[i];
@@ -131,9 +133,29 @@ OfficialLabels read_official_json(const std::string& path,
       row.question = r["questions"][i].get<std::string>();
       row.gold = r.contains("best_response") ? r["best_response"][i].get<std::string>() : "";
       row.good_paths = r.contains("good_paths") ? r["good_paths"][i].dump() : "[]";
+      // Every good path must be a path of this model too: the writer's own readers refuse other layers.
+      if (r.contains("good_paths")) {
+        DRLLM_CHECK(r["good_paths"][i].is_array(), where, ": good_paths is not a list of paths");
+        for (const json& path : r["good_paths"][i]) {
+          std::vector<int64_t> layers;
+          try {
+            layers = path.get<std::vector<int64_t>>();
+          } catch (const json::exception&) {
+            throw Error(cat(where, ": a good path is not a list of layer indices: ", path.dump()));
+          }
+          try {
+            labels_of_path(layers);
+          } catch (const Error& e) {
+            throw Error(cat(where, ": good path ", path.dump(), ": ", e.what()));
+          }
+        }
+      }
     } catch (const json::exception& e) {
       throw Error(cat(where, ": a field has the wrong type (", e.what(), ")"));
     }
+    const auto [first, fresh] = first_of_item.emplace(row.item_id, i);
+    DRLLM_CHECK(fresh, path, ": examples ", first->second, " and ", i, " have the same item id '", row.item_id,
+                "'; every example needs its own");
     row.prompt_tokens = prompt_tokens(row.question);
   }
   return out;

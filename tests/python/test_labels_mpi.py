@@ -355,6 +355,17 @@ def official_json_round_trip():
               open(os.path.join(work, "bad.json"), "w"))
     r = run([drllm, "labels", "import", os.path.join(work, "bad.json"), "--out", os.path.join(work, "bad")])
     check(r.returncode != 0 and "example 0" in r.stderr, "an impossible path is refused, naming the example", r.stderr)
+    # What the writer would write but its own readers refuse: a good path of layers the model lacks, two examples
+    # with one item id.
+    for name, extra, message in (("good-path", {"good_paths": [[[0, 1], [0, 99]]]}, "good path [0,99]"),
+                                 ("same-id", {"item_ids": ["x", "x"]}, "examples 0 and 1 have the same item id 'x'")):
+        rows = 2 if name == "same-id" else 1
+        doc = {"best_path": [[0, 1]] * rows, "questions": ["q"] * rows, "original_correct": [0] * rows,
+               "mcts_correct": [1] * rows, **extra}
+        json.dump(doc, open(os.path.join(work, name + ".json"), "w"))
+        r = run([drllm, "labels", "import", os.path.join(work, name + ".json"), "--out", os.path.join(work, name)])
+        check(r.returncode == 1 and message in r.stderr and not glob.glob(os.path.join(work, name, "shard-*")),
+              f"labels import refuses {name.replace('-', ' ')}, naming it, and writes nothing", r.stderr[-400:])
 
 def window_means(h, windows=8):
     w = min(windows, h.shape[0])

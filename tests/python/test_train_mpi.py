@@ -247,6 +247,9 @@ def damaged_and_refused_checkpoints():
             r = train(folder, LONG_RUN, ranks=1)
             check(r.returncode == 1 and f"says step {steps[-1] + 1000}" in r.stderr,
                   "a state.json whose step is not its folder's is refused, naming both", r.stderr[-500:])
+    r = run([drllm, "train", "--labels", f"{labels()},{labels()}/", "--out", os.path.join(work, "twice")])
+    check(r.returncode == 1 and "are the same folder" in r.stderr, "--labels A,A is refused (every row twice)",
+          r.stderr[-300:])
     for bad, message in ((["--checkpoint-every", "0"], "--checkpoint-every (0)"), (["--lr", "nan"], "--lr (nan)"),
                          (["--keep-checkpoints", "0"], "--keep-checkpoints (0)")):
         r = run([drllm, "train", "--labels", labels(), "--out", os.path.join(work, "bad-options"), *bad])

@@ -189,13 +189,17 @@ std::string remembered_file_sha256(const std::string& path) {
     // An unreadable stamp is rewritten below.
   }
   const std::string sha = sha256_file_hex(path);
-  fs::create_directories(stamp.parent_path());
   const nlohmann::json j = {{"identity", identity}, {"sha256", sha}};
   // Ranks hash the same source at the same start, before any lock: each writes a file of its own (PID in the
-  // name) and renames it over the stamp, so no two share write_file_atomically's PATH.tmp.
-  write_file_atomically(stamp.string() + "." + std::to_string(::getpid()),
-                        [&](std::ostream& out) { out << j.dump(2) << "\n"; });
-  fs::rename(stamp.string() + "." + std::to_string(::getpid()), stamp);
+  // name) and renames it over the stamp, so no two share write_file_atomically's PATH.tmp. The stamp only saves
+  // the next start the hashing: a cache that cannot be written costs time, not the run.
+  try {
+    fs::create_directories(stamp.parent_path());
+    write_file_atomically(stamp.string() + "." + std::to_string(::getpid()),
+                          [&](std::ostream& out) { out << j.dump(2) << "\n"; });
+    fs::rename(stamp.string() + "." + std::to_string(::getpid()), stamp);
+  } catch (const std::exception&) {
+  }
   return sha;
 }
 

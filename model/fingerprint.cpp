@@ -11,6 +11,7 @@
 #include "common/sha256.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
+#include "model/converted_cache.h"
 
 namespace drllm::model {
 
@@ -24,7 +25,9 @@ CheckpointSummary summarize_gguf(const formats::GgufFile& gguf) {
   }
   for (const auto& [type, count] : types) s.dtypes += (s.dtypes.empty() ? "" : " ") + type + "x" + std::to_string(count);
   s.num_files = 1;
-  s.fingerprint = sha256_hex(gguf.header_bytes());
+  // The whole file: metadata, tensor table and every weight (a model of the same shape with other weights is
+  // another model). Hashed once per file, then remembered by its identity (model/converted_cache.h).
+  s.fingerprint = sha256_hex("drllm-fingerprint-v2 gguf " + remembered_file_sha256(gguf.path()));
   return s;
 }
 
@@ -51,6 +54,12 @@ CheckpointSummary summarize_safetensors(const std::string& config_path, const fo
   }
   for (const std::string& d : dtypes) s.dtypes += (s.dtypes.empty() ? "" : "+") + d;
   s.num_files = static_cast<int64_t>(checkpoint.num_files());
+  // And every weight file's bytes, in name order: the same shapes with other weights are another model.
+  std::set<std::string> files;
+  for (const auto& [name, entry] : checkpoint.entries()) files.insert(entry.file->path());
+  hash.update("\nweights v2");
+  for (const std::string& file : files)
+    hash.update("\n" + std::filesystem::path(file).filename().string() + " " + remembered_file_sha256(file));
   s.fingerprint = hash.hex_digest();
   return s;
 }

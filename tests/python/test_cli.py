@@ -39,6 +39,16 @@ with tempfile.TemporaryDirectory() as tmp:
     r2 = run("inspect", copy)
     fingerprint2 = [l.split()[-1] for l in r2.stdout.splitlines() if l.startswith("fingerprint")][0]
     check(fingerprint2 != fingerprint and len(fingerprint) == 64, "fingerprint depends on the config")
+    # The same config and shapes with one weight changed (a byte in the middle of the data) is another model.
+    weights = os.path.join(tmp, "w")
+    shutil.copytree(model, weights)
+    data = bytearray(open(os.path.join(weights, "model.safetensors"), "rb").read())
+    data[len(data) // 2] ^= 0x01
+    open(os.path.join(weights, "model.safetensors"), "wb").write(bytes(data))
+    r3 = run("inspect", weights)
+    fingerprint3 = [l.split()[-1] for l in r3.stdout.splitlines() if l.startswith("fingerprint")]
+    check(fingerprint3 and fingerprint3[0] != fingerprint, "fingerprint depends on every weight, not only the shapes",
+          r3.stderr)
 
 ref = json.load(open(os.path.join(model, "reference.json")))
 prompt = " ".join(map(str, ref["generate"]["prompt"]))

@@ -292,8 +292,27 @@ def bad_files_refused():
     expect_error(bad, ["llama.attention.head_count is 0"], "a head count of 0 is a clear error, not a division by zero")
 
 
+def fingerprint_covers_the_weights():
+    """A copy of the model with one byte of one weight changed has another fingerprint (a model of the same shape with
+    other weights resumed another model's labels); an unchanged copy has the same."""
+    def fingerprint(path):
+        r = subprocess.run([drllm, "inspect", path], capture_output=True, text=True, timeout=300)
+        return [l.split()[-1] for l in r.stdout.splitlines() if l.startswith("fingerprint")]
+    same_copy, changed = os.path.join(work, "copy.gguf"), os.path.join(work, "changed.gguf")
+    shutil.copyfile(model_path, same_copy)
+    data = bytearray(open(model_path, "rb").read())
+    data[len(data) * 2 // 3] ^= 0x01  # inside the tensor data, far from the header
+    open(changed, "wb").write(bytes(data))
+    original = fingerprint(model_path)
+    check(original and fingerprint(same_copy) == original, "an unchanged copy has the same fingerprint")
+    check(original and fingerprint(changed) and fingerprint(changed) != original,
+          "one weight byte changed: another fingerprint")
+    os.remove(same_copy)
+    os.remove(changed)
+
+
 checks.run([dequantization_equals_gguf, real_tensors_dequantize, logits_equal_transformers,
             greedy_answers_equal_generate, prompts_go_through_the_chat_template_by_default,
             tokenizer_from_metadata, gguf_vocabularies_equal_tokenizers,
-            bad_files_refused])
+            bad_files_refused, fingerprint_covers_the_weights])
 checks.finish()

@@ -178,7 +178,9 @@ std::string remembered_file_sha256(const std::string& path) {
                                    {"size", static_cast<int64_t>(st.st_size)},
                                    {"mtime_ns", static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec},
                                    {"inode", static_cast<uint64_t>(st.st_ino)}};
-  const fs::path stamp = fs::path(converted_dir()) / "sources" / (sha256_hex(canonical).substr(0, 32) + ".json");
+  // In a folder of their own, beside the converted weights: the fingerprint uses them too, with the converted
+  // cache on or off.
+  const fs::path stamp = fs::path(drllm_cache_dir()) / "file-hashes" / (sha256_hex(canonical).substr(0, 32) + ".json");
   try {
     std::ifstream in(stamp);
     if (in) {

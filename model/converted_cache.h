@@ -35,7 +35,8 @@ bool converted_cache_enabled();
 // Where the converted weights of a source of this sha256 in this dtype live.
 std::string converted_cache_path(const std::string& source_sha256, at::ScalarType dtype);
 
-// The sha256 of a file's bytes, remembered per (path, size, mtime, inode) in DRLLM_CACHE/converted/sources.
+// The sha256 of a file's bytes, remembered per (path, size, mtime, inode) in DRLLM_CACHE/file-hashes (a stamp
+// that cannot be written costs the next start the hashing, nothing else).
 std::string remembered_file_sha256(const std::string& path);
 
 }  // namespace drllm::model

@@ -27,7 +27,17 @@ void expect_load_error(const std::string& dir, const std::vector<std::string>& f
 TEST(BackboneLoad, MissingTensorIsNamed) {
   std::string dir = copy_fixture(kModel, "missing");
   SafetensorsParts parts = split_safetensors(read_file(dir + "/model.safetensors"));
-  parts.header.erase("model.layers.2.mlp.down_proj.weight");
+  // A file written without the tensor: its entry and its bytes gone, the later offsets moved up (a header entry
+  // removed alone would leave a gap, which the reader refuses first).
+  const std::string gone = "model.layers.2.mlp.down_proj.weight";
+  const uint64_t begin = parts.header[gone]["data_offsets"][0], end = parts.header[gone]["data_offsets"][1];
+  parts.header.erase(gone);
+  parts.data.erase(begin, end - begin);
+  for (auto& [name, entry] : parts.header.items()) {
+    if (name == "__metadata__" || entry["data_offsets"][0].get<uint64_t>() < end) continue;
+    entry["data_offsets"] = {entry["data_offsets"][0].get<uint64_t>() - (end - begin),
+                             entry["data_offsets"][1].get<uint64_t>() - (end - begin)};
+  }
   write_file(dir + "/model.safetensors", join_safetensors(parts));
   expect_load_error(dir, {dir, "missing tensor 'model.layers.2.mlp.down_proj.weight'"});
 }

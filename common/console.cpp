@@ -10,6 +10,7 @@
 #include <iostream>
 #include <ostream>
 #include <sstream>
+#include <utility>
 
 #include "common/error.h"
 
@@ -35,12 +36,21 @@ bool launched_by_mpi() {
 
 }  // namespace
 
+// The value `name` stands for in `table`, or an error naming the option and the names it takes.
+template <typename T, size_t N>
+T parse_named(const std::string& option, const std::string& name, const std::pair<const char*, T> (&table)[N]) {
+  std::string names;
+  for (const auto& [key, value] : table) {
+    if (name == key) return value;
+    names += (names.empty() ? "" : ", ") + std::string(key);
+  }
+  throw Error(option + " " + name + ": expected one of " + names);
+}
+
 LogLevel parse_log_level(const std::string& name) {
-  if (name == "error") return LogLevel::Error;
-  if (name == "warning") return LogLevel::Warning;
-  if (name == "info") return LogLevel::Info;
-  if (name == "debug") return LogLevel::Debug;
-  throw Error("--log-level " + name + ": expected error, warning, info or debug");
+  static const std::pair<const char*, LogLevel> levels[] = {
+      {"error", LogLevel::Error}, {"warning", LogLevel::Warning}, {"info", LogLevel::Info}, {"debug", LogLevel::Debug}};
+  return parse_named("--log-level", name, levels);
 }
 std::ostream& log_at(LogLevel level) {
   static std::ostream discard(nullptr);  // no buffer: everything written is dropped
@@ -51,11 +61,10 @@ void set_log_level(LogLevel level) { g_level = static_cast<int>(level); }
 LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
 
 ProgressStyle parse_progress_style(const std::string& name) {
-  if (name == "auto") return ProgressStyle::Auto;
-  if (name == "line") return ProgressStyle::Line;
-  if (name == "plain") return ProgressStyle::Plain;
-  if (name == "none") return ProgressStyle::None;
-  throw Error("--progress " + name + ": expected auto, line, plain or none");
+  static const std::pair<const char*, ProgressStyle> styles[] = {
+      {"auto", ProgressStyle::Auto}, {"line", ProgressStyle::Line}, {"plain", ProgressStyle::Plain},
+      {"none", ProgressStyle::None}};
+  return parse_named("--progress", name, styles);
 }
 void set_progress_style(ProgressStyle style) { g_style = static_cast<int>(style); }
 ProgressStyle progress_style() { return static_cast<ProgressStyle>(g_style.load()); }
@@ -134,12 +143,8 @@ void Progress::finish(int64_t done, const std::string& detail) {
   if (!active_ || finished_) return;
   done_ = done;
   if (!detail.empty()) detail_ = detail;
-  if (in_place_) {
-    draw(true);
-    out_ << "\n" << std::flush;
-  } else {
-    draw(true);
-  }
+  draw(true);
+  if (in_place_) out_ << "\n" << std::flush;  // the last state stays on screen
   finished_ = true;
 }
 

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
+#include "common/console.h"
 #include "common/error.h"
 
 namespace drllm {
@@ -143,8 +143,8 @@ bool TensorBoardAppender::write(const std::string& bytes) {
   out << bytes;
   if (out.flush()) return true;
   failed_ = true;
-  std::cerr << "warning: " << path_ << ": cannot write the TensorBoard events (" << std::strerror(errno)
-            << "); going on without them\n";
+  log_warning() << "warning: " << path_ << ": cannot write the TensorBoard events (" << std::strerror(errno)
+                << "); going on without them\n";
   return false;
 }
 

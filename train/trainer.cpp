@@ -138,8 +138,9 @@ bool Trainer::try_resume() {
               fingerprint.substr(0, 16), "…, the labels' is ", id_.model_fingerprint.substr(0, 16),
               "…); use another --out");
   DRLLM_CHECK(text_of("labels_hash") == id_.labels_hash, found->dir, " was trained on another label set; use another --out");
-  DRLLM_CHECK(text_of("config") == o_.config_json(), found->dir, " was trained with other settings (",
-              text_of("config"), " vs ", o_.config_json(), "); use the same options or another --out");
+  const std::string config = text_of("config");
+  DRLLM_CHECK(config == o_.config_json(), found->dir, " was trained with other settings (", config, " vs ",
+              o_.config_json(), "); use the same options or another --out");
   const int64_t step = count_of("step"), optimizer_steps = count_of("optimizer_steps");
   DRLLM_CHECK(step == found->step, where, ": says step ", step, ", but it is the checkpoint of step ", found->step);
   DRLLM_CHECK(step <= total_steps_, where, ": step ", step, " is past the end of this run (", total_steps_, " steps)");

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "common/console.h"
 #include "common/error.h"
+#include "dist/peer_watchdog.h"
 #include "dist/runtime.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,9 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"drllm: teach a frozen LLM to skip, execute or repeat each of its layers per input (Dr.LLM)"};
   app.require_subcommand(1);
+  // The global options below are taken after the subcommand too (`drllm search ... --log-level debug`), as a
+  // launcher script that appends them expects; subcommands made later inherit this.
+  app.fallthrough();
   app.set_config("--config", "", "read options from a TOML file (one [section] per subcommand)");
   app.allow_config_extras(false);
 
@@ -35,6 +39,12 @@ int main(int argc, char** argv) {
   app.add_option_function<double>("--progress-every", [](double s) { drllm::set_plain_progress_every(s); },
                                   "seconds between plain progress lines (default 30)")
       ->check(CLI::PositiveNumber);
+
+  app.add_option_function<double>("--collective-timeout", [](double s) { drllm::dist::set_collective_timeout(s); },
+                                  "seconds a parallel job waits for a silent rank (stopped, hung or gone) or for one "
+                                  "NCCL collective before it names the rank and ends the job (default 600; 0: no "
+                                  "limit)")
+      ->check(CLI::NonNegativeNumber);
 
   drllm::cli::add_commands(app, common);
 

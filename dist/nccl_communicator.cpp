@@ -14,6 +14,7 @@
 #include "common/library_check.h"
 #include "dist/communicator.h"
 #include "dist/mpi_check.h"
+#include "dist/peer_watchdog.h"
 
 #define DRLLM_NCCL_CHECK(call)                                                                                  \
   do {                                                                                                          \
@@ -31,10 +32,6 @@
 
 namespace drllm::dist {
 namespace {
-
-// How long one collective may take before the peers are taken for hung (the first steps include NCCL's own
-// connection set-up, so this is generous).
-constexpr std::chrono::seconds kCollectiveTimeout{1800};
 
 ncclDataType_t nccl_type(const at::Tensor& t) {
   switch (t.scalar_type()) {
@@ -85,10 +82,13 @@ class NcclCommunicator : public Communicator {
  private:
   cudaStream_t stream() const { return c10::cuda::getCurrentCUDAStream(device_.index()).stream(); }
 
-  // Until the stream has run the collective: an asynchronous NCCL error, or no completion within the timeout,
-  // aborts the communicator and throws.
+  // Until the stream has run the collective: an asynchronous NCCL error, or no completion within
+  // --collective-timeout (0: no limit; the first collective includes NCCL's own connection set-up, so the default
+  // is generous), aborts the communicator and throws.
   void wait(const char* collective) {
-    const auto deadline = std::chrono::steady_clock::now() + kCollectiveTimeout;
+    const double timeout = collective_timeout();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                                 std::chrono::duration<double>(timeout));
     for (;;) {
       const cudaError_t state = cudaStreamQuery(stream());
       if (state == cudaSuccess) return;
@@ -100,9 +100,9 @@ class NcclCommunicator : public Communicator {
         throw_library_failure("NCCL", collective, __FILE__, __LINE__,
                               cat("asynchronous error: ", ncclGetErrorString(async)));
       }
-      if (std::chrono::steady_clock::now() > deadline) {
+      if (timeout > 0 && std::chrono::steady_clock::now() > deadline) {
         abort_communicator();
-        throw Error(cat(collective, " did not complete within ", kCollectiveTimeout.count(), " s (",
+        throw Error(cat(collective, " did not complete within ", timeout, " s (--collective-timeout; ",
                         process_identity(), "): a peer rank is hung or gone; the communicator was aborted"));
       }
       std::this_thread::sleep_for(std::chrono::microseconds(50));

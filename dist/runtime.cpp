@@ -6,8 +6,10 @@
 #include <exception>
 #include <iostream>
 
+#include "common/console.h"
 #include "common/error.h"
 #include "dist/mpi_check.h"
+#include "dist/peer_watchdog.h"
 
 namespace drllm::dist {
 
@@ -38,13 +40,16 @@ void finalize_at_exit() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (initialized && !finalized) MPI_Finalize();
+  if (!initialized || finalized) return;
+  stop_peer_watchdog();
+  MPI_Finalize();
 }
 }  // namespace
 
 Runtime::Runtime() : launcher_(detect_launcher()) {
   if (launcher_ == Launcher::Single) return;
   int initialized = 0;
+  bool watchdog_possible = false;
   DRLLM_MPI_CHECK(MPI_Initialized(&initialized));
   if (!initialized) {
     std::atexit(finalize_at_exit);
@@ -53,6 +58,8 @@ Runtime::Runtime() : launcher_(detect_launcher()) {
     DRLLM_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided));
     DRLLM_CHECK(provided >= MPI_THREAD_SERIALIZED, "this MPI library gives thread level ", provided,
                 "; drllm needs MPI_THREAD_SERIALIZED or better");
+    // The peer watchdog's thread calls MPI beside the others.
+    watchdog_possible = provided == MPI_THREAD_MULTIPLE;
   }
   uses_mpi_ = true;
   // Errors come back as codes (MPI's default handler aborts without a word), which DRLLM_MPI_CHECK turns into a
@@ -65,6 +72,12 @@ Runtime::Runtime() : launcher_(detect_launcher()) {
   DRLLM_MPI_CHECK(MPI_Comm_rank(node, &local_rank_));
   DRLLM_MPI_CHECK(MPI_Comm_size(node, &local_size_));
   DRLLM_MPI_CHECK(MPI_Comm_free(&node));
+  if (!initialized) {
+    if (watchdog_possible)
+      start_peer_watchdog();
+    else if (rank_ == 0)
+      log_warning() << "this MPI library does not give MPI_THREAD_MULTIPLE: no watchdog for hung ranks in this job\n";
+  }
 }
 
 Runtime::~Runtime() = default;

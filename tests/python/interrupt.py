@@ -4,6 +4,7 @@ and a signal sent after the job ended would prove nothing."""
 import os
 import signal
 import subprocess
+import time
 
 
 def mpi_environment():
@@ -33,3 +34,37 @@ def kill_one_rank(p, rng):
         os.kill(int(rng.choice(children)), signal.SIGKILL)
     p.communicate(timeout=300)
     return bool(children) and p.returncode != 0
+
+
+def stop_one_rank(p, rng, seen, limit):
+    """SIGSTOP of one of mpirun's children (chosen by rng): the rank neither dies nor answers. Returns (its pid,
+    seconds until the job ended, the job's stderr, whether the stopped process is gone); a job still running after
+    `limit` seconds is killed and reported as None for the seconds."""
+    children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+    if not children:
+        p.communicate(timeout=300)
+        return None, None, "".join(seen), True
+    pid = int(rng.choice(children))
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        _, err = p.communicate(timeout=limit)
+        ended = time.monotonic() - t0
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        ended = None
+    time.sleep(0.5)
+    gone = not _alive(pid)
+    if not gone:  # never leave a stopped rank behind, whatever the test finds
+        os.kill(pid, signal.SIGKILL)
+    return pid, ended, "".join(seen) + err, gone
+
+
+def _alive(pid):
+    """True while `pid` is a process that is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

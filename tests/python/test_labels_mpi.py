@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Labelling across ranks, checked with h5py and real mpirun: 1, 2 and 3 ranks give the same labels; kill -9 of a
-rank at several moments and SIGUSR1 preemption, then a rerun, give the uninterrupted run's labels with nothing lost,
+rank at several moments, SIGSTOP of a rank (the watchdog) and SIGUSR1 preemption, then a rerun, give the uninterrupted run's labels with nothing lost,
 duplicated or left as .tmp; the manifest agrees with the shards; shards of another model or search configuration,
 corrupted and truncated shards, and a full disk are refused or reported by name; export/import round-trips.
 
@@ -25,7 +25,7 @@ from transformers import AutoModelForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist, once  # noqa: E402
-from interrupt import kill_one_rank, mpi_environment, start_until  # noqa: E402
+from interrupt import kill_one_rank, mpi_environment, start_until, stop_one_rank  # noqa: E402
 
 drllm, datasets, work, gguf = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
@@ -173,6 +173,27 @@ def kill_then_resume():
               f"kill -9 after {done} examples (killed: {killed}) + rerun: the same labels")
         check(not tmp_files(out), "no .tmp left after the rerun")
         check("already in" in r.stderr, "the rerun says what it resumes from")
+
+
+def stopped_rank_ends_the_job_then_resume():
+    """SIGSTOP of one rank mid-search (alive, but silent): within --collective-timeout the job ends, naming the
+    stopped rank's pid and host, and nothing is left stopped; the rerun gives the uninterrupted labels."""
+    _, reference = reference_run()
+    rng = random.Random(19)
+    for trial in range(2):  # rank 0 (which also serves the work queue) or another, as rng picks
+        out = os.path.join(work, f"stopped-{trial}")
+        watched = command(out, output=("--log-level", "debug", "--collective-timeout", "5"))
+        p, seen = start_until(mpirun(2) + watched, env, lambda seen: examples_done(seen) == 1 + trial)
+        pid, ended, err, gone = stop_one_rank(p, rng, seen, limit=120)
+        check(pid is not None and ended is not None and ended < 5 + 30 and p.returncode != 0,
+              f"SIGSTOP of pid {pid}: the job ends by itself, in {ended and round(ended, 1)} s (timeout 5 s)",
+              err[-1500:])
+        check(f"(pid {pid} on " in err and "has sent no heartbeat for 5 s" in err,
+              "the message names the stopped rank's pid and host", err[-1500:])
+        check(gone, "the stopped rank does not outlive the job")
+        r = run(mpirun(2) + command(out))
+        check(r.returncode == 0 and rows_of(out) == reference, "the rerun gives the uninterrupted labels",
+              r.stderr[-1500:])
 
 
 def preempt_then_resume():
@@ -410,7 +431,8 @@ def features_equal_transformers():
           f"max error {worst:.1e} of the largest value)")
 
 
-checks.run([rank_zero_prints_the_progress, batches_agree_with_one_at_a_time, ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, preempt_then_resume,
+checks.run([rank_zero_prints_the_progress, batches_agree_with_one_at_a_time, ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, stopped_rank_ends_the_job_then_resume,
+            preempt_then_resume,
             other_runs_refused, out_of_range_labels_refused, bit_flips_refused_before_hdf5_opens_the_file, damaged_shards_named, full_disk_loses_nothing,
             official_json_round_trip, features_equal_transformers])
 checks.finish()

@@ -26,7 +26,7 @@ from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist, once  # noqa: E402
-from interrupt import kill_one_rank, mpi_environment, start_until  # noqa: E402
+from interrupt import kill_one_rank, mpi_environment, start_until, stop_one_rank  # noqa: E402
 
 drllm, datasets, work, train_step = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
@@ -71,8 +71,8 @@ def features():
     return X, [x[2] for x in rows], Y
 
 
-def train_command(out, extra=(), ranks=1):
-    cmd = [drllm, "train", "--labels", labels(), "--out", out, "--holdout-every", "0", "--batch", "4",
+def train_command(out, extra=(), ranks=1, lead=()):
+    cmd = [drllm, *lead, "train", "--labels", labels(), "--out", out, "--holdout-every", "0", "--batch", "4",
            "--micro-batch", "1", "--warmup", "5", "--checkpoint-every", "5", *extra]
     return (mpirun(ranks) if ranks > 1 else []) + cmd
 
@@ -159,8 +159,8 @@ def two_ranks_equal_one():
     check(diff < 1e-5, f"2 ranks give 1 rank's routers after 50 steps (max abs diff {diff:.1e})")
 
 
-def start_until_epoch(out, epoch):
-    return start_until(train_command(out, LONG_RUN, 2), env, lambda seen: seen[-1].startswith(f"epoch {epoch}/"))
+def start_until_epoch(out, epoch, lead=()):
+    return start_until(train_command(out, LONG_RUN, 2, lead), env, lambda seen: seen[-1].startswith(f"epoch {epoch}/"))
 
 
 def kill_then_resume():
@@ -177,6 +177,23 @@ def kill_then_resume():
               f"kill -9 after epoch {epoch} (killed: {killed}) + rerun: bitwise the uninterrupted routers",
               r.stderr[-800:])
         check(not glob.glob(os.path.join(out, "checkpoints", "*.tmp")), "no .tmp checkpoint left")
+
+
+def stopped_rank_ends_the_job_then_resume():
+    """SIGSTOP of one rank mid-training: its peer, waiting in the step's all-reduce, ends the job within
+    --collective-timeout naming the stopped rank; the rerun resumes to bitwise the uninterrupted routers."""
+    reference = routers(uninterrupted())
+    out = os.path.join(work, "stopped")
+    p, seen = start_until_epoch(out, 30, lead=("--collective-timeout", "5"))
+    pid, ended, err, gone = stop_one_rank(p, random.Random(7), seen, limit=120)
+    check(pid is not None and ended is not None and ended < 5 + 30 and p.returncode != 0,
+          f"SIGSTOP of pid {pid} after epoch 30: the job ends by itself in {ended and round(ended, 1)} s (timeout 5 s)",
+          err[-1500:])
+    check(f"(pid {pid} on " in err and "has sent no heartbeat" in err and gone,
+          "the message names the stopped rank, which does not outlive the job", err[-1500:])
+    r = train(out, LONG_RUN, ranks=2)
+    check(r.returncode == 0 and same(routers(out), reference), "the rerun: bitwise the uninterrupted routers",
+          r.stderr[-800:])
 
 
 def preempt_then_resume():
@@ -350,7 +367,7 @@ def divergence_stops_before_nan_routers():
         check(all(torch.isfinite(t).all() for t in routers(out).values()), "the checkpointed routers are finite")
 
 
-checks.run([first_step_equals_pytorch, two_ranks_equal_one, kill_then_resume, preempt_then_resume,
+checks.run([first_step_equals_pytorch, two_ranks_equal_one, kill_then_resume, stopped_rank_ends_the_job_then_resume, preempt_then_resume,
             damaged_and_refused_checkpoints, cached_equals_online, export_loads_under_official_names,
             tensorboard_reads_the_curves, divergence_stops_before_nan_routers])
 checks.finish()

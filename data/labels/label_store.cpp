@@ -225,7 +225,7 @@ std::string shard_checksum_path(const std::string& shard_path) { return shard_pa
 
 namespace {
 
-// The sha256 the shard should have: its .sha256 file, else its manifest entry, else "" (nothing to check by).
+// The sha256 the shard should have: its .sha256 file, else its manifest entry, else "".
 std::string expected_file_sha256(const std::string& path) {
   const std::string sidecar = shard_checksum_path(path);
   if (fs::exists(sidecar)) {
@@ -254,13 +254,16 @@ Shard read_shard(const std::string& path, bool features) {
   Shard shard;
   shard.path = path;
   DRLLM_CHECK(fs::is_regular_file(path), path, ": not a regular file; a label shard is a file this job wrote");
-  if (const std::string want = expected_file_sha256(path); !want.empty()) {
-    const std::string got = sha256_file_hex(path);
-    DRLLM_CHECK(got == want, path, ": checksum mismatch: the file hashes to ", got.substr(0, 12), "…, ",
-                fs::exists(shard_checksum_path(path)) ? shard_checksum_path(path) : std::string("manifest.json"),
-                " says ", want.substr(0, 12), "…; the shard is corrupted (it was not opened); delete it to search "
-                "its examples again");
-  }
+  // HDF5 is no parser for hostile bytes (a flipped bit can crash it): a shard is opened only once its bytes are
+  // the ones written. Every shard has its hash beside it before it gets its name, so one without is not ours.
+  const std::string want_file = expected_file_sha256(path);
+  DRLLM_CHECK(!want_file.empty(), path, ": no checksum (", shard_checksum_path(path), " is absent and manifest.json does ",
+              "not list the shard): not a shard drllm wrote, or its checksum was deleted; it was not opened");
+  const std::string got_file = sha256_file_hex(path);
+  DRLLM_CHECK(got_file == want_file, path, ": checksum mismatch: the file hashes to ", got_file.substr(0, 12), "…, ",
+              fs::exists(shard_checksum_path(path)) ? shard_checksum_path(path) : std::string("manifest.json"),
+              " says ", want_file.substr(0, 12), "…; the shard is corrupted (it was not opened); delete it to search "
+              "its examples again");
   formats::hdf5::File f = formats::hdf5::File::open_read(path);
   const std::string format = f.string_attribute("format");
   DRLLM_CHECK(format == kLabelFormat, path, ": not a drllm label shard (format '", format, "')");

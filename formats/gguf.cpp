@@ -215,10 +215,19 @@ GgufFile::GgufFile(const std::string& path) : file_(path) {
   DRLLM_CHECK(data_start <= file_.size(), path, ": truncated GGUF file: the data section starts past the end");
   data_ = file_.data() + data_start;
   const uint64_t data_size = file_.size() - data_start;
-  for (const GgufTensorInfo& t : tensors_)
+  // The tensors lie one after the other in the order of their infos, each at the next aligned offset, as ggml
+  // writes them and as its reader requires: so no two overlap, and a tensor whose type (so its size) was changed
+  // is found by where the next one starts.
+  uint64_t expected = 0;
+  for (const GgufTensorInfo& t : tensors_) {
     DRLLM_CHECK(t.offset <= data_size && t.bytes <= data_size - t.offset, path, ": tensor '", t.name,
                 "' at offset ", t.offset, " with ", t.bytes, " bytes runs past the end of the file (data section of ",
                 data_size, " bytes): truncated file?");
+    DRLLM_CHECK(t.offset == expected, path, ": tensor '", t.name, "' starts at offset ", t.offset, " of the data ",
+                "section, but the tensors before it end at ", expected, ": overlapping tensors, or a type or shape ",
+                "that does not match the data");
+    expected = (t.offset + t.bytes + alignment - 1) / alignment * alignment;
+  }
 }
 
 const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {

@@ -291,6 +291,26 @@ def bad_files_refused():
     w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
     expect_error(bad, ["llama.attention.head_count is 0"], "a head count of 0 is a clear error, not a division by zero")
 
+    # Tensor infos edited in place with gguf-py's own reader: the data no longer lies where ggml's layout puts it.
+    def two_tensors(edit):
+        w = GGUFWriter(bad, "llama")
+        w.add_tensor("first.weight", np.ones((4, 32), dtype=np.float32))
+        w.add_tensor("second.weight", np.ones((4, 32), dtype=np.float32))
+        w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+        edit(GGUFReader(bad, "r+").tensors)
+
+    def overlap(tensors):
+        tensors[1].field.parts[-1][0] = tensors[0].field.parts[-1][0]
+    two_tensors(overlap)
+    expect_error(bad, ["'second.weight' starts at offset 0", "overlapping tensors"],
+                 "a tensor whose data overlaps another's is refused")
+
+    def retype(tensors):
+        tensors[0].field.parts[-2][0] = int(T.F16)
+    two_tensors(retype)
+    expect_error(bad, ["'second.weight'", "a type or shape that does not match the data"],
+                 "a tensor whose type was changed (its size with it) is refused")
+
 
 def fingerprint_covers_the_weights():
     """A copy of the model with one byte of one weight changed has another fingerprint (a model of the same shape with

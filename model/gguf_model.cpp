@@ -133,7 +133,7 @@ at::Tensor GgufWeightSource::get(const std::string& hf_name, const std::vector<i
   bool permuted = config_.architecture == Architecture::Llama || config_.architecture == Architecture::Mistral;
   if (permuted && hf_name.find("self_attn.q_proj.") != std::string::npos) w = reverse_permute(w, config_.num_heads);
   if (permuted && hf_name.find("self_attn.k_proj.") != std::string::npos) w = reverse_permute(w, config_.num_kv_heads);
-  return w.to(device_, dtype_, false, /*copy=*/false);
+  return check_finite(w.to(device_, dtype_, false, /*copy=*/false), cat(gguf_.path(), ": tensor '", name, "'"));
 }
 
 }  // namespace drllm::model

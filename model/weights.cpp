@@ -54,7 +54,15 @@ at::Tensor SafetensorsWeightSource::get(const std::string& name, const std::vect
   // from_blob views the mmapped bytes (never written); .to(copy=true) makes an owned tensor on the device.
   at::Tensor view = at::from_blob(const_cast<uint8_t*>(entry.file->bytes(info)), info.shape,
                                   at::TensorOptions().dtype(*scalar_type_of(info.dtype)));
-  return view.to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
+  return check_finite(view.to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true), where);
+}
+
+at::Tensor check_finite(at::Tensor weight, const std::string& where) {
+  // One pass over the weights at load (lost in the noise of loading the 1.5B default here, about 1.0 s either
+  // way): a NaN or Inf weight otherwise runs silently and turns every answer into the argmax of NaN logits.
+  DRLLM_CHECK(at::isfinite(weight).all().item<bool>(), where, " holds NaN or Inf values (in ", weight.scalar_type(),
+              "): the file is damaged, or its values overflow this --dtype");
+  return weight;
 }
 
 at::ScalarType scalar_type_of(const std::string& config_dtype) {

@@ -69,4 +69,7 @@ class SafetensorsWeightSource : public WeightSource {
 
 at::ScalarType scalar_type_of(const std::string& config_dtype);
 
+// `weight`, once every value is finite; else an error naming `where` (the file and tensor).
+at::Tensor check_finite(at::Tensor weight, const std::string& where);
+
 }  // namespace drllm::model

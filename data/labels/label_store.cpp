@@ -316,6 +316,15 @@ Shard read_shard(const std::string& path, bool features) {
     }
     DRLLM_CHECK(f.string_attribute("features_sha256") == features_checksum(shard.rows), path,
                 ": checksum mismatch in 'features': the shard is corrupted; delete it to search its examples again");
+    // float16 with every exponent bit set is Inf or NaN: router inputs that would train NaN routers.
+    const auto bad = std::find_if(all.begin(), all.end(), [](uint16_t v) { return (v & 0x7c00) == 0x7c00; });
+    if (bad != all.end()) {
+      const size_t at = static_cast<size_t>(bad - all.begin()), row = at / per_row;
+      throw Error(cat(path, ": row ", row, " (", shard.rows[row].item_id, "), layer ",
+                      (at % per_row) / (kFeatureWindows * static_cast<size_t>(h.feature_dim)),
+                      ": router features hold Inf or NaN (float16 overflow of the hidden states?); delete the shard ",
+                      "to search its examples again"));
+    }
   }
   return shard;
 }

@@ -2,6 +2,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "common/error.h"
@@ -57,6 +58,19 @@ TEST(BackboneLoad, NonFloatWeightDtypeIsNamed) {
   parts.header["model.norm.weight"]["dtype"] = "I32";  // same bytes per element, wrong kind
   write_file(dir + "/model.safetensors", join_safetensors(parts));
   expect_load_error(dir, {"model.norm.weight", "has dtype I32"});
+}
+
+TEST(BackboneLoad, NaNOrInfWeightIsNamed) {
+  // One float32 value of one weight made NaN (then +Inf) in place: the load refuses it, naming file and tensor.
+  for (const uint32_t bits : {0x7fc00000u, 0x7f800000u}) {
+    std::string dir = copy_fixture(kModel, bits == 0x7fc00000u ? "nan" : "inf");
+    SafetensorsParts parts = split_safetensors(read_file(dir + "/model.safetensors"));
+    const std::string name = "model.layers.1.self_attn.o_proj.weight";
+    const uint64_t begin = parts.header[name]["data_offsets"][0];
+    std::memcpy(parts.data.data() + begin + 4 * 17, &bits, 4);
+    write_file(dir + "/model.safetensors", join_safetensors(parts));
+    expect_load_error(dir, {dir + "/model.safetensors", name, "holds NaN or Inf values"});
+  }
 }
 
 TEST(BackboneLoad, UnknownArchitectureIsNamed) {

@@ -240,6 +240,12 @@ def forge_checksum(path):
             for k in ("question", "gold", "best_response", "default_response", "good_paths"):
                 put(f[k][i])
         f.attrs["content_sha256"] = h.hexdigest()
+        if "features" in f:  # per row: its window count, then its features' float16 bytes
+            h = hashlib.sha256()
+            for i in range(len(f["item_id"])):
+                put(struct.pack("<B", int(f["feature_windows"][i])))
+                put(f["features"][i].astype("<f2").tobytes())
+            f.attrs["features_sha256"] = h.hexdigest()
     digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
     open(path + ".sha256", "w").write(digest + "\n")
     manifest_path = os.path.join(os.path.dirname(path), "manifest.json")
@@ -287,6 +293,26 @@ def out_of_range_labels_refused():
         r = run(cmd)
         check(r.returncode == 1 and os.path.basename(victim) in r.stderr and "labels are 0, 1 or 2" in r.stderr,
               f"{what} refuses a label of 3, naming the shard", r.stderr[-600:])
+
+
+def non_finite_features_refused():
+    """A router feature made NaN, then Inf (every checksum recomputed, so only the value is wrong) is refused,
+    naming the shard, the row and the layer, before training turns it into NaN routers."""
+    source = features_folder()
+    for value, name in ((np.nan, "nan"), (np.inf, "inf")):
+        forged = os.path.join(work, f"features-{name}")
+        shutil.rmtree(forged, ignore_errors=True)
+        shutil.copytree(source, forged)
+        victim = sorted(glob.glob(os.path.join(forged, "shard-*.h5")))[0]
+        with h5py.File(victim, "r+") as f:
+            features = f["features"][()]
+            features[0, 4, 0, 10] = value
+            f["features"][...] = features
+        forge_checksum(victim)
+        r = run([drllm, "train", "--labels", forged, "--out", os.path.join(work, f"features-{name}-run")])
+        check(r.returncode == 1 and os.path.basename(victim) in r.stderr and "row 0" in r.stderr and "layer 4" in r.stderr
+              and "router features hold Inf or NaN" in r.stderr,
+              f"train refuses a feature of {name}, naming shard, row and layer", r.stderr[-600:])
 
 
 def bit_flips_refused_before_hdf5_opens_the_file():
@@ -394,12 +420,19 @@ def window_means(h, windows=8):
     return h[: w * size].reshape(w, size, -1).mean(1)
 
 
-def features_equal_transformers():
-    """--save-features: the router inputs along the best plan equal transformers' hidden states entering each layer
-    along that plan (skips applied by hand, layer by layer), window-meaned as the official router pools them."""
+@once
+def features_folder():
+    """A 2-rank search with --save-features: its folder."""
     out = os.path.join(work, "features")
     r = run(mpirun(2) + command(out, limit=3, simulations=3) + ["--save-features"])
     check(r.returncode == 0, "a search with --save-features runs on 2 ranks", r.stderr[-1500:])
+    return out
+
+
+def features_equal_transformers():
+    """--save-features: the router inputs along the best plan equal transformers' hidden states entering each layer
+    along that plan (skips applied by hand, layer by layer), window-meaned as the official router pools them."""
+    out = features_folder()
     hf = AutoModelForCausalLM.from_pretrained(os.path.dirname(gguf), gguf_file=os.path.basename(gguf),
                                               dtype=torch.float32).eval()
 
@@ -433,6 +466,7 @@ def features_equal_transformers():
 
 checks.run([rank_zero_prints_the_progress, batches_agree_with_one_at_a_time, ranks_agree_with_one_process, manifest_matches_the_shards, kill_then_resume, stopped_rank_ends_the_job_then_resume,
             preempt_then_resume,
-            other_runs_refused, out_of_range_labels_refused, bit_flips_refused_before_hdf5_opens_the_file, damaged_shards_named, full_disk_loses_nothing,
+            other_runs_refused, out_of_range_labels_refused, non_finite_features_refused,
+            bit_flips_refused_before_hdf5_opens_the_file, damaged_shards_named, full_disk_loses_nothing,
             official_json_round_trip, features_equal_transformers])
 checks.finish()

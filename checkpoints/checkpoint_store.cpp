@@ -14,7 +14,8 @@ namespace drllm::checkpoints {
 namespace fs = std::filesystem;
 namespace {
 
-const std::regex kStepName(R"(step-(\d+))");
+// At most 15 digits: a longer name is no folder of ours, and would overflow std::stoll.
+const std::regex kStepName(R"(step-(\d{1,15}))");
 
 // A checkpoint folder and what is in it. Not std::filesystem::remove_all: the libstdc++ of one GPU machine
 // (torch 2.11 image) crashed in it when removing a checkpoint; entry by entry works everywhere.

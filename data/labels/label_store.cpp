@@ -171,7 +171,8 @@ std::string features_checksum(const std::vector<LabelRow>& rows) {
   return hash.hex();
 }
 
-const std::regex kShardName(R"(shard-r(\d+)-(\d+)\.h5)");
+// At most 9 digits each: a longer name is no shard of ours, and would overflow std::stoi.
+const std::regex kShardName(R"(shard-r(\d{1,9})-(\d{1,9})\.h5)");
 
 }  // namespace
 

@@ -53,6 +53,17 @@ std::vector<int64_t> CheckpointStore::steps() const {
   return out;
 }
 
+void CheckpointStore::remove_unfinished() const {
+  std::vector<fs::path> unfinished;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0 &&
+        std::regex_match(name.substr(0, name.size() - 4), kStepName))
+      unfinished.push_back(e.path());
+  }
+  for (const fs::path& p : unfinished) remove_tree(p);
+}
+
 void CheckpointStore::save(int64_t step,
                            const std::function<std::vector<std::string>(const std::string& dir)>& write_files) {
   const fs::path final_dir = step_dir(step);

@@ -27,6 +27,10 @@ class CheckpointStore {
   // The newest checkpoint whose manifest verifies; each damaged one is reported through `warn` and skipped.
   std::optional<Found> newest_valid(const std::function<void(const std::string&)>& warn) const;
 
+  // Removes the step-N.tmp folders of saves that a killed run left unfinished. Only for the one job that writes
+  // the run (its folder lock held), before its first save.
+  void remove_unfinished() const;
+
   // Steps of the committed checkpoints, oldest first.
   std::vector<int64_t> steps() const;
   std::string dir() const { return dir_; }

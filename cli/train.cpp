@@ -55,6 +55,9 @@ void add_train(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--seed", t.seed, "seed of the initial weights and the epochs' orders")->capture_default_str();
   cmd->add_option("--checkpoint-every", t.checkpoint_every, "checkpoint every N steps")->capture_default_str();
   cmd->add_option("--keep-checkpoints", t.keep_checkpoints, "checkpoints kept")->capture_default_str();
+  cmd->add_flag("--checkpoint-sync", t.checkpoint_sync,
+                "write each checkpoint before the next step (by default it is written in the background while "
+                "training goes on; the last one, and one on a stop signal, are always waited for)");
   cmd->add_option("--max-steps", t.max_steps, "stop after N steps in all (0: the whole schedule)")->capture_default_str();
   cmd->add_option("--holdout-every", o->job.holdout_every, "hold out every N-th example for the metrics (0: none)")
       ->capture_default_str();

@@ -74,6 +74,7 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
       id_(std::move(identity)),
       run_dir_(std::move(run_dir)),
       store_(run_dir_, o_.keep_checkpoints),
+      saver_(store_),
       device_(o_.device) {
   L_ = train_set_.labels.size(1);
   d_ = train_set_.inputs.size(3);
@@ -96,6 +97,7 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
 
   // Resume, or start from rank 0's initial weights.
   fs::create_directories(run_dir_);
+  if (runtime_.is_root()) store_.remove_unfinished();
   if (!try_resume()) {
     bank_ = routing::RouterBank::init(L_, d_, o_.seed, device_);
     for (at::Tensor& p : bank_.parameters()) comm_.broadcast(p, 0);
@@ -175,29 +177,38 @@ bool Trainer::try_resume() {
   return true;
 }
 
-void Trainer::checkpoint() {
+void Trainer::checkpoint(bool wait_for_disk) {
   if (runtime_.is_root()) {
-    store_.save(step_, [&](const std::string& dir) {
-      bank_.save(dir + "/routers.safetensors", id_.model_fingerprint);
-      std::vector<std::pair<std::string, at::Tensor>> moments;
-      for (size_t i = 0; i < optimizer_->exp_avg.size(); ++i) {
-        moments.emplace_back("exp_avg." + std::to_string(i), optimizer_->exp_avg[i].to(at::kCPU).contiguous());
-        moments.emplace_back("exp_avg_sq." + std::to_string(i), optimizer_->exp_avg_sq[i].to(at::kCPU).contiguous());
-      }
+    // A copy of everything the checkpoint holds, as of this step: the save runs beside the steps that follow,
+    // which update the live tensors in place.
+    const routing::RouterBank routers{bank_.w1.detach().to(at::kCPU, /*non_blocking=*/false, /*copy=*/true),
+                                      bank_.b1.detach().to(at::kCPU, false, true),
+                                      bank_.w2.detach().to(at::kCPU, false, true),
+                                      bank_.b2.detach().to(at::kCPU, false, true)};
+    std::vector<std::pair<std::string, at::Tensor>> moments;
+    for (size_t i = 0; i < optimizer_->exp_avg.size(); ++i) {
+      moments.emplace_back("exp_avg." + std::to_string(i), optimizer_->exp_avg[i].to(at::kCPU, false, true).contiguous());
+      moments.emplace_back("exp_avg_sq." + std::to_string(i),
+                           optimizer_->exp_avg_sq[i].to(at::kCPU, false, true).contiguous());
+    }
+    const json state = {{"step", step_},
+                        {"optimizer_steps", optimizer_->steps},
+                        {"epoch_loss_so_far", epoch_loss_},
+                        {"config", o_.config_json()},
+                        {"model_fingerprint", id_.model_fingerprint},
+                        {"labels_hash", id_.labels_hash},
+                        {"world_size", runtime_.size()},
+                        {"sampler", "permutation seeded by (seed, epoch); the step fixes the cursor"}};
+    saver_.start(step_, [routers, moments, state, fingerprint = id_.model_fingerprint](const std::string& dir) {
+      routers.save(dir + "/routers.safetensors", fingerprint);
       model::save_safetensors(dir + "/optimizer.safetensors", moments);
-      json state = {{"step", step_},
-                    {"optimizer_steps", optimizer_->steps},
-                    {"epoch_loss_so_far", epoch_loss_},
-                    {"config", o_.config_json()},
-                    {"model_fingerprint", id_.model_fingerprint},
-                    {"labels_hash", id_.labels_hash},
-                    {"world_size", runtime_.size()},
-                    {"sampler", "permutation seeded by (seed, epoch); the step fixes the cursor"}};
       write_file_atomically(dir + "/state.json", [&](std::ostream& out) { out << state.dump(2); });
       return std::vector<std::string>{"routers.safetensors", "optimizer.safetensors", "state.json"};
     });
+    if (wait_for_disk) saver_.wait();
   }
-  comm_.barrier();
+  // A job that stops or ends leaves only once its checkpoint is on disk; the others go on while it is written.
+  if (wait_for_disk) comm_.barrier();
   saved_at_ = step_;
 }
 
@@ -296,15 +307,19 @@ TrainResult Trainer::train() {
     }
     progress.update(step_, cat("epoch ", step_ / steps_per_epoch_ + (step_ % steps_per_epoch_ != 0), "/", o_.epochs,
                                "  loss ", recent_loss));
-    // Checkpoints: every N steps, and when any rank was asked to stop.
-    if ((step_ % o_.checkpoint_every == 0 || out.stop || step_ == last_step_) && step_ != saved_at_) checkpoint();
+    // Checkpoints: every N steps (written in the background), and when any rank was asked to stop or the run
+    // ends (waited for).
+    const bool ending = out.stop || step_ == last_step_;
+    if ((step_ % o_.checkpoint_every == 0 || ending) && step_ != saved_at_)
+      checkpoint(/*wait_for_disk=*/ending || o_.checkpoint_sync);
     if (out.stop) {
       result.stopped = true;
       if (runtime_.is_root()) log_warning() << "stop signal: checkpoint at step " << step_ << " written; rerun to resume\n";
       break;
     }
   }
-  if (step_ == last_step_ && step_ != saved_at_) checkpoint();
+  if (step_ == last_step_ && step_ != saved_at_) checkpoint(/*wait_for_disk=*/true);
+  if (runtime_.is_root()) saver_.wait();  // a save still in flight (the last one was not waited for)
   result.finished = step_ >= last_step_;
   progress.finish(step_, cat("loss ", recent_loss));
   result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -12,6 +12,7 @@
 #include <vector>
 #include <string>
 
+#include "checkpoints/background_save.h"
 #include "checkpoints/checkpoint_store.h"
 #include "dist/communicator.h"
 #include "dist/runtime.h"
@@ -31,6 +32,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   int64_t checkpoint_every = 50;
   int keep_checkpoints = 3;
+  bool checkpoint_sync = false;  // write every checkpoint before the next step (default: in the background)
   int64_t max_steps = 0;     // stop after this many steps in all (0: the whole schedule); not part of the config
   std::string device = "cpu";
   std::string config_json() const;   // what a resumed run must share with the checkpoint
@@ -79,7 +81,8 @@ class Trainer {
 
  private:
   std::string end_epoch(int64_t epoch);  // the epoch's line for rank 0 to print ("" elsewhere)
-  void checkpoint();
+  // A checkpoint of this step, written in the background unless `wait_for_disk` (then every rank waits for it).
+  void checkpoint(bool wait_for_disk);
   bool try_resume();
 
   const dist::Runtime& runtime_;
@@ -90,6 +93,7 @@ class Trainer {
   TrainIdentity id_;
   std::string run_dir_;
   checkpoints::CheckpointStore store_;
+  checkpoints::BackgroundSave saver_;  // rank 0's: the save in flight
   at::Device device_;
   int64_t L_, d_, n_, steps_per_epoch_, total_steps_, last_step_;
   at::Tensor alpha_;

@@ -196,6 +196,41 @@ def stopped_rank_ends_the_job_then_resume():
           r.stderr[-800:])
 
 
+def killed_during_a_background_save_then_resume():
+    """kill -9 of both ranks while rank 0's background thread writes a checkpoint (saves every step; a step-N.tmp
+    folder left on disk after the kill proves one was cut short): the newest committed checkpoint is the newest
+    valid one, the rerun resumes from it and ends at bitwise the uninterrupted routers."""
+    reference = routers(uninterrupted())
+    for attempt in range(5):  # the kill can land between two saves; then try again
+        out = os.path.join(work, f"killed-saving-{attempt}")
+        cmd = train_command(out, LONG_RUN, 2)
+        cmd[cmd.index("--checkpoint-every") + 1] = "1"
+        checkpoints = os.path.join(out, "checkpoints")
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        while p.poll() is None:
+            committed = glob.glob(os.path.join(checkpoints, "step-*[0-9]"))
+            if len(committed) >= 1 and glob.glob(os.path.join(checkpoints, "step-*.tmp")) and \
+                    max(int(d.rsplit("-", 1)[1]) for d in committed) >= 100:
+                for child in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split():
+                    os.kill(int(child), signal.SIGKILL)
+                break
+            time.sleep(0.001)
+        p.wait(timeout=300)
+        cut_short = glob.glob(os.path.join(checkpoints, "step-*.tmp"))
+        if cut_short:
+            break
+    check(bool(cut_short), f"kill -9 during a save: {[os.path.basename(d) for d in cut_short]} left unfinished "
+          f"(attempt {attempt + 1})")
+    newest = max(int(d.rsplit("-", 1)[1]) for d in glob.glob(os.path.join(checkpoints, "step-*[0-9]")))
+    r = train(out, LONG_RUN, ranks=2)
+    resumed = [l for l in r.stderr.splitlines() if "resuming from" in l]
+    check(len(resumed) == 1 and f"(step {newest})" in resumed[0],
+          f"the rerun resumes from the newest committed checkpoint, step {newest}", resumed)
+    check(r.returncode == 0 and same(routers(out), reference), "the rerun: bitwise the uninterrupted routers",
+          r.stderr[-800:])
+    check(not glob.glob(os.path.join(checkpoints, "*.tmp")), "no .tmp checkpoint left after the rerun")
+
+
 def preempt_then_resume():
     """SIGUSR1 mid-run: every rank checkpoints and exits 0; the rerun ends at the uninterrupted routers."""
     reference = routers(uninterrupted())
@@ -367,7 +402,8 @@ def divergence_stops_before_nan_routers():
         check(all(torch.isfinite(t).all() for t in routers(out).values()), "the checkpointed routers are finite")
 
 
-checks.run([first_step_equals_pytorch, two_ranks_equal_one, kill_then_resume, stopped_rank_ends_the_job_then_resume, preempt_then_resume,
+checks.run([first_step_equals_pytorch, two_ranks_equal_one, kill_then_resume, stopped_rank_ends_the_job_then_resume,
+            killed_during_a_background_save_then_resume, preempt_then_resume,
             damaged_and_refused_checkpoints, cached_equals_online, export_loads_under_official_names,
             tensorboard_reads_the_curves, divergence_stops_before_nan_routers])
 checks.finish()

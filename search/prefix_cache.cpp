@@ -11,7 +11,7 @@ void PrefixStateCache::clear() {
 
 void PrefixStateCache::begin_call(const model::LayerPlan& plan, const std::vector<TokenId>& generated) {
   plan_ = &plan;
-  call_key_.assign(reinterpret_cast<const char*>(generated.data()), generated.size() * sizeof(int64_t));
+  call_key_.assign(reinterpret_cast<const char*>(generated.data()), generated.size() * sizeof(TokenId));
   call_key_ += '|';
 }
 

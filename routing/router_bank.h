@@ -36,6 +36,12 @@ struct RouterBank {
   at::Tensor layer_logits(int64_t layer, const at::Tensor& window_means) const;
 
   RouterBank to(const at::Device& device) const { return {w1.to(device), b1.to(device), w2.to(device), b2.to(device)}; }
+  // A copy on the CPU that owns its memory, so in-place updates of these tensors later do not reach it (to() would
+  // share the memory of tensors that are on the CPU already).
+  RouterBank cpu_copy() const {
+    auto copy = [](const at::Tensor& t) { return t.detach().to(at::kCPU, /*non_blocking=*/false, /*copy=*/true); };
+    return {copy(w1), copy(b1), copy(w2), copy(b2)};
+  }
 
   // The official names, one (name, tensor) per router and parameter, on the CPU.
   std::vector<std::pair<std::string, at::Tensor>> named_tensors() const;

@@ -181,10 +181,7 @@ void Trainer::checkpoint(bool wait_for_disk) {
   if (runtime_.is_root()) {
     // A copy of everything the checkpoint holds, as of this step: the save runs beside the steps that follow,
     // which update the live tensors in place.
-    const routing::RouterBank routers{bank_.w1.detach().to(at::kCPU, /*non_blocking=*/false, /*copy=*/true),
-                                      bank_.b1.detach().to(at::kCPU, false, true),
-                                      bank_.w2.detach().to(at::kCPU, false, true),
-                                      bank_.b2.detach().to(at::kCPU, false, true)};
+    const routing::RouterBank routers = bank_.cpu_copy();
     std::vector<std::pair<std::string, at::Tensor>> moments;
     for (size_t i = 0; i < optimizer_->exp_avg.size(); ++i) {
       moments.emplace_back("exp_avg." + std::to_string(i), optimizer_->exp_avg[i].to(at::kCPU, false, true).contiguous());

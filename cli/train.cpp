@@ -61,6 +61,10 @@ void add_train(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--max-steps", t.max_steps, "stop after N steps in all (0: the whole schedule)")->capture_default_str();
   cmd->add_option("--holdout-every", o->job.holdout_every, "hold out every N-th example for the metrics (0: none)")
       ->capture_default_str();
+  cmd->add_option("--examples", o->job.examples,
+                  "all, or correct: train only on the examples whose best plan answers right (the paper keeps "
+                  "those; the others are labelled \"execute everywhere\" because the search found nothing)")
+      ->capture_default_str()->check(CLI::IsMember({"all", "correct"}));
   cmd->add_option("--device", t.device, "cpu, or cuda / cuda:N (NCCL between ranks); online inputs run the backbone "
                                        "there too")->capture_default_str();
   add_dtype_option(cmd, o->job.backbone_dtype);  // online inputs: the backbone's compute dtype

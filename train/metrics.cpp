@@ -30,6 +30,9 @@ nlohmann::json evaluate_routers(const routing::RouterBank& bank, const RouterDat
   const double L = static_cast<double>(labels.size(1));
   out["predicted_layers_saved"] = L - predicted.sum(1).to(at::kDouble).mean().item<double>();
   out["label_layers_saved"] = L - labels.sum(1).to(at::kDouble).mean().item<double>();
+  // How often the routers' whole plan is the label's: one wrong layer of L makes a different forward pass.
+  out["plan_match"] = (predicted == labels).all(1).to(at::kDouble).mean().item<double>();
+  for (int64_t c = 0; c < 3; ++c) out[std::string(names[c]) + "_support"] = (labels == c).sum().item<int64_t>();
   return out;
 }
 

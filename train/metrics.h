@@ -1,6 +1,7 @@
 // Router quality on held-out labels: focal loss, accuracy over (example, layer) decisions, per-class recall,
 // precision and F1 (skip, execute, repeat), macro-F1 (the paper reports 61%), and layers saved per example as
-// predicted and as labelled.
+// predicted and as labelled, the share of examples whose predicted plan is the labelled one (plan_match), and
+// each class's count among the held-out decisions (<class>_support).
 #pragma once
 
 #include <ATen/ATen.h>

@@ -29,6 +29,22 @@ bool same_folder(const std::string& a, const std::string& b) {
   return std::filesystem::equivalent(a, b, ec) && !ec;
 }
 
+// --examples correct, the paper's kept set: an example none of whose plans answered right is labelled "execute
+// everywhere", which says only that the search found nothing, not that those layers are needed. A folder left with
+// no example drops out (a few GSM8K questions may have none right); all of them empty is an error.
+void keep_right_answers(std::vector<labels::LabelSet>& sets, const std::vector<std::string>& dirs, bool root) {
+  size_t kept_in_all = 0;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    std::vector<labels::LabelRow>& rows = sets[i].rows;
+    const size_t searched = rows.size();
+    std::erase_if(rows, [](const labels::LabelRow& row) { return !row.best_correct; });
+    kept_in_all += rows.size();
+    if (root) log_info() << dirs[i] << ": " << rows.size() << " of " << searched << " examples have a plan that answers right (kept)\n";
+  }
+  DRLLM_CHECK(kept_in_all > 0, "no labelled example has a plan that answers right, so --examples correct keeps none");
+  std::erase_if(sets, [](const labels::LabelSet& set) { return set.rows.empty(); });
+}
+
 }  // namespace
 
 nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runtime) {
@@ -53,6 +69,7 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
     DRLLM_CHECK(sets.back().header.model_fingerprint == sets.front().header.model_fingerprint, dir,
                 " was labelled with another model than ", dirs.front());
   }
+  if (o.examples == "correct") keep_right_answers(sets, dirs, root);
   const labels::LabelSet& labels = sets.front();
   bool all_cached = true;
   for (const labels::LabelSet& set : sets) all_cached = all_cached && set.header.feature_dim > 0;

@@ -21,6 +21,7 @@ struct TrainJobOptions {
   std::string model;            // the backbone, for online inputs
   std::string backbone_dtype = "auto";  // its compute dtype (online inputs); it runs on train.device
   int64_t holdout_every = 10;   // hold out every N-th example for the metrics (0: none)
+  std::string examples = "all";  // all, or correct: only the examples whose best plan answers right (the paper's)
   TrainOptions train;
 };
 

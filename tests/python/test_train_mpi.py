@@ -27,6 +27,7 @@ from safetensors.torch import load_file
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklist import Checklist, once  # noqa: E402
 from interrupt import kill_one_rank, mpi_environment, start_until, stop_one_rank  # noqa: E402
+from label_forgery import forge_checksum  # noqa: E402
 
 drllm, datasets, work, train_step = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
@@ -389,6 +390,79 @@ def tensorboard_reads_the_curves():
           "with a held-out split its loss and macro-F1 are curves too", (sorted(scalars), r.stderr[-800:]))
 
 
+def held_out_metrics_and_kept_examples():
+    """The last epoch's held-out metrics equal the same figures worked out here from the run's final routers (the
+    router MLP in float64 over the held-out features, every 3rd example): per-layer accuracy, each class's precision,
+    recall, F1 and support, macro-F1, the share of whole plans equal to the label, layers saved. And --examples
+    correct trains on exactly the examples whose best plan is right (h5py's best_correct), or, where none is,
+    refuses with a message that says so."""
+    out = os.path.join(work, "held-out")
+    cmd = [drllm, "train", "--labels", labels(), "--out", out, "--holdout-every", "3", "--epochs", "3", "--batch", "4",
+           "--micro-batch", "1", "--warmup", "5"]
+    r = run(cmd)
+    if not check(r.returncode == 0, "a run with every 3rd example held out", r.stderr[-800:]):
+        return
+    last = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))][-1]
+    X, Wn, Y = features()
+    held = [i for i in range(len(Wn)) if i % 3 == 2]
+    t = routers(out)
+    predicted = []
+    for i in held:
+        row = []
+        for l in range(L):
+            x = X[i, l, :Wn[i]].double()
+            h = torch.nn.functional.gelu(x @ t[f"model.routers.{l}.linear1.weight"].double().T
+                                         + t[f"model.routers.{l}.linear1.bias"].double(), approximate="tanh")
+            logits = (h @ t[f"model.routers.{l}.linear2.weight"].double().T
+                      + t[f"model.routers.{l}.linear2.bias"].double()).mean(0)
+            row.append(int(logits.argmax()))
+        predicted.append(row)
+    P, G = np.array(predicted), Y[held].numpy()
+    want = {"accuracy": float((P == G).mean()), "plan_match": float((P == G).all(1).mean()),
+            "predicted_layers_saved": L - float(P.sum(1).mean()), "label_layers_saved": L - float(G.sum(1).mean())}
+    f1s = []
+    for c, name in enumerate(("skip", "execute", "repeat")):
+        tp, pc, gc = int(((P == c) & (G == c)).sum()), int((P == c).sum()), int((G == c).sum())
+        precision, recall = (tp / pc if pc else 0.0), (tp / gc if gc else 0.0)
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+        want.update({f"{name}_precision": precision, f"{name}_recall": recall, f"{name}_f1": f1s[-1],
+                     f"{name}_support": gc})
+    want["macro_f1"] = sum(f1s) / 3
+    wrong = {k: (last.get(k), v) for k, v in want.items() if k not in last or abs(last[k] - v) > 1e-9}
+    check(not wrong, f"held-out metrics of {len(held)} examples equal the ones worked out from the routers", wrong)
+
+    def train_kept(folder, name):
+        r = run([drllm, "train", "--labels", folder, "--out", os.path.join(work, name), "--examples", "correct",
+                 "--holdout-every", "0", "--epochs", "1", "--batch", "4", "--micro-batch", "1"])
+        return r, (json.loads(r.stdout) if r.returncode == 0 else {})
+
+    def right_plans(folder):
+        kept = 0
+        for path in glob.glob(os.path.join(folder, "shard-*.h5")):
+            with h5py.File(path, "r") as f:
+                kept += int(np.count_nonzero(f["best_correct"][:]))
+        return kept
+
+    # The test model's strict ARC answers are rarely right, so a copy of the labels marks some rows right (every
+    # checksum forged to match) to see the filter keep exactly those.
+    marked = os.path.join(work, "labels-marked")
+    shutil.rmtree(marked, ignore_errors=True)
+    shutil.copytree(labels(), marked)
+    for path in sorted(glob.glob(os.path.join(marked, "shard-*.h5"))):
+        with h5py.File(path, "r+") as f:
+            f["best_correct"][0] = 1
+        forge_checksum(path)
+    for folder, name in ((labels(), "kept"), (marked, "kept-marked")):
+        kept = right_plans(folder)
+        r, trained = train_kept(folder, name)
+        if kept == 0:
+            check(r.returncode == 1 and "--examples correct keeps none" in r.stderr,
+                  "--examples correct with no right plan is refused, saying so", r.stderr[-500:])
+        else:
+            check(trained.get("train_examples") == kept and f"{kept} of {len(Wn)} examples" in r.stderr,
+                  f"--examples correct trains on the {kept} examples with a right plan", (r.stderr[-500:], trained))
+
+
 def divergence_stops_before_nan_routers():
     """A run that diverges (--lr 1e30: the weights overflow within steps) stops with a message naming the step,
     instead of printing 'loss nan' and writing NaN routers; what it checkpointed before is finite."""
@@ -405,5 +479,5 @@ def divergence_stops_before_nan_routers():
 checks.run([first_step_equals_pytorch, two_ranks_equal_one, kill_then_resume, stopped_rank_ends_the_job_then_resume,
             killed_during_a_background_save_then_resume, preempt_then_resume,
             damaged_and_refused_checkpoints, cached_equals_online, export_loads_under_official_names,
-            tensorboard_reads_the_curves, divergence_stops_before_nan_routers])
+            tensorboard_reads_the_curves, held_out_metrics_and_kept_examples, divergence_stops_before_nan_routers])
 checks.finish()

@@ -56,6 +56,8 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--plan", o->job.plan, "layer plan (default: every layer once)");
   cmd->add_option("--routers", o->job.routers, "routers (drllm export-routers): evaluate unrouted and routed on the "
                                            "same examples; writes report.json, report.md and routing.svg");
+  cmd->add_flag("--routed-only", [o](int64_t) { o->job.compare_unrouted = false; },
+                "with --routers: skip the unrouted pass (report.json then has \"routed\" alone)");
   cmd->add_option("--router-p", o->job.routing.p, "router knob p in [-1, 1] (-0.5: the pure router, 0.5: always execute)")
       ->capture_default_str()->check(CLI::Range(-1.0, 1.0));
   cmd->add_option("--max-new-tokens", o->job.max_new_tokens, "override the task's generation budget");

@@ -54,18 +54,21 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
     evaluator.load_shots(o.fewshot_data);
   }
   if (!o.routers.empty()) evaluator.load_routers(o.routers);
+  const bool run_unrouted = o.routers.empty() || o.compare_unrouted;
   if (runtime.is_root()) {
     std::filesystem::create_directories(o.out);
     log_info() << "eval " << task.name << " on " << loaded.examples.size() << " examples of " << o.data << " with "
               << o.model << (evaluator.instruct() ? " (instruct)" : " (base)") << " in "
               << model::dtype_name(evaluator.dtype()) << ", " << threads << " threads"
               << (runtime.size() > 1 ? cat(" x ", runtime.size(), " ranks") : std::string())
-              << (o.routers.empty() ? "" : ", unrouted then routed by " + o.routers) << "\n";
+              << (o.routers.empty() ? ""
+                  : (run_unrouted ? ", unrouted then routed by " : ", routed (only) by ") + o.routers) << "\n";
   }
 
   // 3. The passes: unrouted, then routed on the same examples.
-  EvalPass unrouted =
-      run_eval_pass(evaluator, loaded.examples, runtime, false, o.routers.empty() ? "" : "unrouted ");
+  EvalPass unrouted;
+  if (run_unrouted)
+    unrouted = run_eval_pass(evaluator, loaded.examples, runtime, false, o.routers.empty() ? "" : "unrouted ");
   EvalPass routed;
   if (!o.routers.empty()) routed = run_eval_pass(evaluator, loaded.examples, runtime, true, "routed   ");
 
@@ -73,16 +76,18 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   if (!runtime.is_root()) return {};
   nlohmann::json report = {{"task", task.name},          {"data", o.data},
                            {"model", o.model},           {"examples", loaded.examples.size()},
+                           {"limit", o.limit},
                            {"device", o.backbone.device}, {"dtype", model::dtype_name(evaluator.dtype())},
                            {"ranks", runtime.size()},    {"skipped_rows", loaded.skipped}};
-  write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
+  if (run_unrouted)
+    write_file_atomically(o.out + "/examples.jsonl", [&](std::ostream& out) { out << unrouted.records; });
   if (o.routers.empty()) {
     report["plan"] = evaluator.plan().to_string();
     report.update(unrouted.summary);
   } else {
     report["routers"] = o.routers;
     report["router_p"] = o.routing.p;
-    report["unrouted"] = unrouted.summary;
+    if (run_unrouted) report["unrouted"] = unrouted.summary;
     report["routed"] = routed.summary;
     write_file_atomically(o.out + "/examples-routed.jsonl", [&](std::ostream& out) { out << routed.records; });
     write_eval_reports(o.out, report, routed.plans);

@@ -27,6 +27,7 @@ struct EvaluationOptions {
   std::string prompt_template;  // Dr.LLM's setting: a user template file instead of Dr.LLM's
   std::string routers;          // exported routers: evaluate unrouted and routed on the same examples
   routing::RoutingOptions routing;
+  bool compare_unrouted = true;  // with routers: run the unrouted pass too (off: the routed pass alone)
   model::BatchOptions batch;  // examples generated or scored at once (results do not depend on it)
 };
 

@@ -61,7 +61,8 @@ void write_eval_reports(const std::string& out_dir, const nlohmann::json& report
   md << "# " << report["task"].get<std::string>() << " on " << report["data"].get<std::string>() << " ("
      << report["examples"] << " examples)\n\n"
      << "| model | accuracy | layers / example | layers / pass | seconds | tokens/s |\n|---|---|---|---|---|---|\n"
-     << row("unrouted", report["unrouted"]) << row("routed", report["routed"]) << "\n"
+     << (report.contains("unrouted") ? row("unrouted", report["unrouted"]) : std::string())
+     << row("routed", report["routed"]) << "\n"
      << "Routers: `" << report["routers"].get<std::string>() << "`, p = " << report["router_p"]
      << ". Layers are summed over every forward pass (prefill and each decode step), as the paper counts them.\n\n"
      << "![routing pattern](routing.svg)\n";

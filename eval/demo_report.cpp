@@ -1,81 +1,173 @@
 #include "eval/demo_report.h"
 
-#include <algorithm>
-#include <cstdio>
-#include <sstream>
-
-#include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "common/atomic_file.h"
 #include "eval/html_report.h"
+#include "eval/report_table.h"
+#include "eval/tradeoff_figure.h"
 
 namespace drllm::eval {
 
 using nlohmann::json;
 
-std::string sweep_svg(const std::vector<std::pair<double, json>>& points, const json& unrouted) {
-  double min_layers = unrouted["layers_per_example"].get<double>(), max_layers = min_layers, max_acc = 0.05;
-  for (const auto& [p, s] : points) {
-    min_layers = std::min(min_layers, s["layers_per_example"].get<double>());
-    max_layers = std::max(max_layers, s["layers_per_example"].get<double>());
-    max_acc = std::max(max_acc, s["accuracy"].get<double>());
-  }
-  max_acc = std::max(max_acc, unrouted["accuracy"].get<double>());
-  const double W = 420, H = 260, left = 60, top = 30, w = 320, h = 180;
-  auto x = [&](double layers) {
-    return left + (max_layers > min_layers ? (layers - min_layers) / (max_layers - min_layers) : 0.5) * w;
-  };
-  auto y = [&](double acc) { return top + h - acc / (max_acc * 1.1) * h; };
-  std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"" << left << "\" y=\"18\" font-size=\"13\">"
-      << "ARC accuracy against layers per example, sweeping p</text>\n"
-      << "<line x1=\"" << left << "\" y1=\"" << top + h << "\" x2=\"" << left + w << "\" y2=\"" << top + h
-      << "\" stroke=\"black\"/><line x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\"" << top + h
-      << "\" stroke=\"black\"/>\n";
-  for (const auto& [p, s] : points) {
-    double cx = x(s["layers_per_example"].get<double>()), cy = y(s["accuracy"].get<double>());
-    svg << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"4\" fill=\"#337ab7\"/><text x=\"" << cx + 6
-        << "\" y=\"" << cy - 4 << "\">p=" << p << "</text>\n";
-  }
-  double ux = x(unrouted["layers_per_example"].get<double>()), uy = y(unrouted["accuracy"].get<double>());
-  svg << "<rect x=\"" << ux - 4 << "\" y=\"" << uy - 4 << "\" width=\"8\" height=\"8\" fill=\"#d9534f\"/><text x=\""
-      << ux + 6 << "\" y=\"" << uy + 12 << "\">unrouted</text>\n"
-      << "<text x=\"" << left << "\" y=\"" << top + h + 18 << "\">" << min_layers << "</text><text x=\"" << left + w
-      << "\" y=\"" << top + h + 18 << "\" text-anchor=\"end\">" << max_layers << "</text><text x=\"" << left + w / 2
-      << "\" y=\"" << top + h + 34 << "\" text-anchor=\"middle\">layers per example</text>\n<text x=\"" << left - 6
-      << "\" y=\"" << top + 4 << "\" text-anchor=\"end\">" << max_acc * 1.1 << "</text><text x=\"" << left - 6
-      << "\" y=\"" << top + h << "\" text-anchor=\"end\">0</text>\n</svg>\n";
-  return svg.str();
-}
+namespace {
 
-std::string write_demo_report(const std::string& out, const DemoSummary& summary, const json& reports,
-                              const std::vector<std::pair<double, json>>& sweep, const json& sweep_unrouted) {
-  write_file_atomically(out + "/sweep.svg", [&](std::ostream& f) { f << sweep_svg(sweep, sweep_unrouted); });
-  std::ostringstream md;
-  md << "# drllm demo: Dr.LLM on the embedded default model\n\n"
-     << "Labels: " << summary.arc_train << " ARC-Challenge train + " << summary.gsm8k_train
-     << " GSM8K train questions, "
-     << summary.simulations << " MCTS simulations each. Routers trained on both (`train/metrics.jsonl`).\n\n"
-     << "| set | domain | examples | accuracy unrouted | accuracy routed | layers/example unrouted | routed | "
-        "layers/pass unrouted | routed | seconds unrouted | routed |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+std::string percent(double share) { return format_number("%.1f %%", 100 * share); }
+std::string count(double value) { return format_number("%.0f", value); }
+
+ReportTable sets_table(const DemoSummary& summary, const json& reports) {
+  ReportTable t{"Unrouted against routed", "Layers are summed over every forward pass of an example (prefill and "
+                                           "each decode step), as the paper counts them.",
+                {"set", "domain", "examples", "accuracy unrouted", "accuracy routed", "layers/example unrouted",
+                 "routed", "layers/pass unrouted", "routed", "seconds unrouted", "routed"},
+                {}};
   for (const std::string& name : summary.sets) {
     const json& r = reports[name];
-    char line[512];
-    std::snprintf(line, sizeof line, "| %s | %s | %d | %.1f %% | %.1f %% | %.1f | %.1f | %.2f | %.2f | %.0f | %.0f |\n",
-                  name.c_str(), r["domain"].get<std::string>().c_str(), r["examples"].get<int>(),
-                  100 * r["unrouted"]["accuracy"].get<double>(), 100 * r["routed"]["accuracy"].get<double>(), r["unrouted"]["layers_per_example"].get<double>(),
-                  r["routed"]["layers_per_example"].get<double>(), r["unrouted"]["layers_per_pass"].get<double>(),
-                  r["routed"]["layers_per_pass"].get<double>(), r["unrouted"]["seconds"].get<double>(),
-                  r["routed"]["seconds"].get<double>());
-    md << line;
+    const json &u = r["unrouted"], &g = r["routed"];
+    t.rows.push_back({name, r["domain"].get<std::string>(), std::to_string(r["examples"].get<int>()),
+                      percent(u["accuracy"].get<double>()), percent(g["accuracy"].get<double>()),
+                      format_number("%.1f", u["layers_per_example"].get<double>()),
+                      format_number("%.1f", g["layers_per_example"].get<double>()),
+                      format_number("%.2f", u["layers_per_pass"].get<double>()),
+                      format_number("%.2f", g["layers_per_pass"].get<double>()), count(u["seconds"].get<double>()),
+                      count(g["seconds"].get<double>())});
   }
-  md << "\nRouting patterns: ";
+  return t;
+}
+
+ReportTable labels_table(const DemoSummary& summary) {
+  ReportTable t{"The labels (the paper's Table 2)",
+                "Searched: examples the MCTS ran on (" + std::to_string(summary.simulations) +
+                    " simulations each); kept: those with a plan that answers right (the paper keeps only these; "
+                    "this run trained on " + (summary.train_examples == "correct" ? "the kept ones" : "all of them") +
+                    "); improved: the default plan wrong and a found plan right; layers saved: L minus the labelled "
+                    "plan's layer visits.",
+                {"label set", "searched", "kept", "default right", "improved", "evaluations / example",
+                 "layers saved / example", "labels skip / execute / repeat"},
+                {}};
+  for (const LabelFolder& folder : summary.labels) {
+    const json& s = folder.summary;
+    const double n = s["examples"].get<double>();
+    double skip = 0, execute = 0, repeat = 0;
+    for (const json& layer : s["labels_per_layer"]) {
+      skip += layer["skip"].get<double>();
+      execute += layer["execute"].get<double>();
+      repeat += layer["repeat"].get<double>();
+    }
+    t.rows.push_back({folder.name, count(n), count(std::round(s["best_accuracy"].get<double>() * n)),
+                      percent(s["default_accuracy"].get<double>()),
+                      count(std::round(s["improved_share"].get<double>() * n)) + " (" +
+                          percent(s["improved_share"].get<double>()) + ")",
+                      format_number("%.1f", s["evaluations_per_example"].get<double>()),
+                      format_number("%.2f", s["layers_saved"].get<double>()),
+                      count(skip) + " / " + count(execute) + " / " + count(repeat)});
+  }
+  return t;
+}
+
+ReportTable routers_table(const json& last) {
+  ReportTable t{"The routers on held-out labels",
+                "After epoch " + std::to_string(last["epoch"].get<int>() + 1) + ": macro-F1 " +
+                    percent(last["macro_f1"].get<double>()) + " (the paper: 61 %), per-layer accuracy " +
+                    percent(last["accuracy"].get<double>()) + ", the whole plan equal to the label on " +
+                    (last.contains("plan_match") ? percent(last["plan_match"].get<double>()) : std::string("?")) +
+                    " of held-out examples; layers saved per example " +
+                    format_number("%.2f", last["predicted_layers_saved"].get<double>()) + " predicted against " +
+                    format_number("%.2f", last["label_layers_saved"].get<double>()) + " labelled.",
+                {"class", "precision", "recall", "F1", "held-out decisions"},
+                {}};
+  for (const char* c : {"skip", "execute", "repeat"}) {
+    const std::string k = c;
+    t.rows.push_back({k, percent(last[k + "_precision"].get<double>()), percent(last[k + "_recall"].get<double>()),
+                      percent(last[k + "_f1"].get<double>()),
+                      last.contains(k + "_support") ? std::to_string(last[k + "_support"].get<int64_t>()) : "?"});
+  }
+  return t;
+}
+
+ReportTable learning_curve_table(const json& metrics) {
+  ReportTable t{"Learning curve", "Every epoch is in train/metrics.jsonl; here about ten of them.",
+                {"epoch", "train loss", "held-out loss", "held-out macro-F1", "held-out per-layer accuracy"},
+                {}};
+  const size_t n = metrics.size(), every = std::max<size_t>(1, (n + 9) / 10);
+  for (size_t i = 0; i < n; ++i) {
+    if (i % every != 0 && i + 1 != n) continue;
+    const json& m = metrics[i];
+    t.rows.push_back({std::to_string(m["epoch"].get<int>() + 1), format_number("%.4f", m["train_loss"].get<double>()),
+                      format_number("%.4f", m["loss"].get<double>()), percent(m["macro_f1"].get<double>()),
+                      percent(m["accuracy"].get<double>())});
+  }
+  return t;
+}
+
+std::string p_label(double p) { return format_number("p=%+.2f", p); }
+
+ReportTable tradeoff_table(const Tradeoff& tr) {
+  ReportTable t{"Trade-off on ARC-Challenge test",
+                "The first " + std::to_string(tr.questions) +
+                    " questions, each way of choosing layers on the same ones: the routers over the knob p, and two "
+                    "fixed cuts removing the same layers for every question (the layers the labels skip most, and "
+                    "layers drawn at random).",
+                {"layers chosen by", "setting", "layers / pass", "layers / example", "accuracy"},
+                {}};
+  auto row = [&](const std::string& way, const std::string& setting, const json& s) {
+    t.rows.push_back({way, setting, format_number("%.2f", s["layers_per_pass"].get<double>()),
+                      format_number("%.1f", s["layers_per_example"].get<double>()), percent(s["accuracy"].get<double>())});
+  };
+  row("unrouted", "every layer", tr.unrouted);
+  for (const auto& [p, s] : tr.sweep) row("routed", p_label(p), s);
+  for (const FixedCut& c : tr.cuts) row(c.kind, std::to_string(c.cut) + " removed", c.summary);
+  return t;
+}
+
+std::string tradeoff_figure(const Tradeoff& tr) {
+  Curve routed{"routed (knob p)", "#337ab7", {}}, most{"most skipped cut", "#5cb85c", {}}, random{"random cut", "#f0ad4e", {}};
+  for (const auto& [p, s] : tr.sweep)
+    routed.points.push_back({format_number("%+.2f", p), s["layers_per_example"].get<double>(), s["accuracy"].get<double>()});
+  for (const FixedCut& c : tr.cuts)
+    (c.kind == "random" ? random : most)
+        .points.push_back({format_number("-%.0f", c.cut), c.summary["layers_per_example"].get<double>(),
+                           c.summary["accuracy"].get<double>()});
+  std::vector<Curve> curves = {routed};
+  if (!most.points.empty()) curves.push_back(most);
+  if (!random.points.empty()) curves.push_back(random);
+  return tradeoff_svg("ARC accuracy against layers per example (" + std::to_string(tr.questions) + " questions)",
+                      curves, {"", tr.unrouted["layers_per_example"].get<double>(), tr.unrouted["accuracy"].get<double>()});
+}
+
+}  // namespace
+
+std::string write_demo_report(const std::string& out, const DemoSummary& summary, const json& reports,
+                              const Tradeoff& tradeoff) {
+  const std::string figure = tradeoff_figure(tradeoff);
+  write_file_atomically(out + "/tradeoff.svg", [&](std::ostream& f) { f << figure; });
+  std::vector<ReportTable> tables = {sets_table(summary, reports), labels_table(summary)};
+  const bool held_out = !summary.metrics.empty() && summary.metrics.back().contains("macro_f1");
+  if (held_out) {
+    tables.push_back(routers_table(summary.metrics.back()));
+    tables.push_back(learning_curve_table(summary.metrics));
+  }
+  tables.push_back(tradeoff_table(tradeoff));
+  const std::string title = "drllm demo: Dr.LLM on the embedded default model";
+  std::ostringstream label_sets;
+  for (size_t i = 0; i < summary.labels.size(); ++i)
+    label_sets << (i == 0 ? " " : i + 1 == summary.labels.size() ? " and " : ", ")
+               << count(summary.labels[i].summary["examples"].get<double>()) << " " << summary.labels[i].name
+               << " questions";
+  const std::string intro =
+      "Labels from" + label_sets.str() + "; routers trained on them (train/), then evaluated on the sets below.";
+
+  std::ostringstream md;
+  md << "# " << title << "\n\n" << intro << "\n\n";
+  for (const ReportTable& table : tables) md << to_markdown(table);
+  md << "Routing patterns: ";
   for (const std::string& name : summary.sets) md << "[" << name << "](eval-" << name << "/routing.svg) ";
-  md << "\n\n![p sweep](sweep.svg)\n";
+  md << "\n\n![trade-off](tradeoff.svg)\n";
   write_file_atomically(out + "/report.md", [&](std::ostream& f) { f << md.str(); });
-  // The same, with the figures inlined, as one page for a browser.
+
   std::vector<std::pair<std::string, std::string>> figures;
   for (const std::string& name : summary.sets) {
     std::ifstream svg(out + "/eval-" + name + "/routing.svg");
@@ -84,14 +176,23 @@ std::string write_demo_report(const std::string& out, const DemoSummary& summary
     if (svg) figures.emplace_back("Routing pattern on " + name + ": the share of skip, execute and repeat per layer",
                                   text.str());
   }
-  figures.emplace_back("ARC accuracy against layers per example over the knob p, and the unrouted model",
-                       sweep_svg(sweep, sweep_unrouted));
-  write_file_atomically(out + "/report.html",
-                        [&](std::ostream& f) { f << demo_report_html(summary, reports, figures); });
-  json sweep_json = json::array();
-  for (const auto& [p, s] : sweep) sweep_json.push_back({{"p", p}, {"routed", s}});
+  figures.emplace_back("ARC accuracy against layers per example: the routers over p, the fixed cuts, the unrouted model",
+                       figure);
+  write_file_atomically(out + "/report.html", [&](std::ostream& f) { f << report_html(title, intro, tables, figures); });
+
+  json sweep = json::array(), cuts = json::array(), labels = json::array();
+  for (const auto& [p, s] : tradeoff.sweep) sweep.push_back({{"p", p}, {"routed", s}});
+  for (const FixedCut& c : tradeoff.cuts)
+    cuts.push_back({{"kind", c.kind}, {"cut", c.cut}, {"plan", c.plan}, {"summary", c.summary}});
+  for (const LabelFolder& f : summary.labels) labels.push_back({{"name", f.name}, {"summary", f.summary}});
   write_file_atomically(out + "/report.json", [&](std::ostream& f) {
-    f << json{{"sets", reports}, {"sweep", sweep_json}}.dump(2) << "\n";
+    f << json{{"sets", reports},
+              {"labels", labels},
+              {"routers", held_out ? summary.metrics.back() : json()},
+              {"tradeoff", {{"questions", tradeoff.questions}, {"unrouted", tradeoff.unrouted}, {"fixed_cuts", cuts}}},
+              {"sweep", sweep}}
+             .dump(2)
+      << "\n";
   });
   return md.str();
 }

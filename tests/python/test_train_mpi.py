@@ -396,7 +396,7 @@ def held_out_metrics_and_kept_examples():
     recall, F1 and support, macro-F1, the share of whole plans equal to the label, layers saved. And --examples
     correct trains on exactly the examples whose best plan is right (h5py's best_correct), or, where none is,
     refuses with a message that says so."""
-    out = os.path.join(work, "held-out")
+    out = os.path.join(work, "held-out-metrics")
     cmd = [drllm, "train", "--labels", labels(), "--out", out, "--holdout-every", "3", "--epochs", "3", "--batch", "4",
            "--micro-batch", "1", "--warmup", "5"]
     r = run(cmd)

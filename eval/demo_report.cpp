@@ -126,16 +126,16 @@ ReportTable tradeoff_table(const Tradeoff& tr) {
 std::string tradeoff_figure(const Tradeoff& tr) {
   Curve routed{"routed (knob p)", "#337ab7", {}}, most{"most skipped cut", "#5cb85c", {}}, random{"random cut", "#f0ad4e", {}};
   for (const auto& [p, s] : tr.sweep)
-    routed.points.push_back({format_number("%+.2f", p), s["layers_per_example"].get<double>(), s["accuracy"].get<double>()});
+    routed.points.push_back({format_number("%+.2f", p), s["layers_per_pass"].get<double>(), s["accuracy"].get<double>()});
   for (const FixedCut& c : tr.cuts)
     (c.kind == "random" ? random : most)
-        .points.push_back({format_number("-%.0f", c.cut), c.summary["layers_per_example"].get<double>(),
+        .points.push_back({format_number("-%.0f", c.cut), c.summary["layers_per_pass"].get<double>(),
                            c.summary["accuracy"].get<double>()});
   std::vector<Curve> curves = {routed};
   if (!most.points.empty()) curves.push_back(most);
   if (!random.points.empty()) curves.push_back(random);
-  return tradeoff_svg("ARC accuracy against layers per example (" + std::to_string(tr.questions) + " questions)",
-                      curves, {"", tr.unrouted["layers_per_example"].get<double>(), tr.unrouted["accuracy"].get<double>()});
+  return tradeoff_svg("ARC accuracy against layers per forward pass (" + std::to_string(tr.questions) + " questions)",
+                      curves, {"", tr.unrouted["layers_per_pass"].get<double>(), tr.unrouted["accuracy"].get<double>()});
 }
 
 }  // namespace
@@ -176,7 +176,8 @@ std::string write_demo_report(const std::string& out, const DemoSummary& summary
     if (svg) figures.emplace_back("Routing pattern on " + name + ": the share of skip, execute and repeat per layer",
                                   text.str());
   }
-  figures.emplace_back("ARC accuracy against layers per example: the routers over p, the fixed cuts, the unrouted model",
+  figures.emplace_back("ARC accuracy against layers per forward pass: the routers over p, the fixed cuts, the unrouted "
+                       "model (a point of no layer at all is in the table only)",
                        figure);
   write_file_atomically(out + "/report.html", [&](std::ostream& f) { f << report_html(title, intro, tables, figures); });
 

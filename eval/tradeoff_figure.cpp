@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <sstream>
 
 #include "eval/html_report.h"
@@ -10,15 +11,17 @@
 namespace drllm::eval {
 
 std::string tradeoff_svg(const std::string& title, const std::vector<Curve>& curves, const CurvePoint& unrouted) {
-  double min_layers = unrouted.layers_per_example, max_layers = min_layers, max_acc = unrouted.accuracy;
+  double min_layers = unrouted.layers_per_pass, max_layers = min_layers, max_acc = unrouted.accuracy;
+  auto drawn = [](const CurvePoint& point) { return point.layers_per_pass > 0; };
   for (const Curve& curve : curves)
     for (const CurvePoint& point : curve.points) {
-      min_layers = std::min(min_layers, point.layers_per_example);
-      max_layers = std::max(max_layers, point.layers_per_example);
+      if (!drawn(point)) continue;
+      min_layers = std::min(min_layers, point.layers_per_pass);
+      max_layers = std::max(max_layers, point.layers_per_pass);
       max_acc = std::max(max_acc, point.accuracy);
     }
   max_acc = std::max(max_acc, 0.05) * 1.1;
-  const double W = 520, H = 300, left = 60, top = 30, w = 330, h = 200;
+  const double W = 560, H = 300, left = 60, top = 30, w = 330, h = 200, legend = left + w + 50;
   auto x = [&](double layers) {
     return left + (max_layers > min_layers ? (layers - min_layers) / (max_layers - min_layers) : 0.5) * w;
   };
@@ -37,16 +40,17 @@ std::string tradeoff_svg(const std::string& title, const std::vector<Curve>& cur
   };
   for (size_t c = 0; c < curves.size(); ++c) {
     const Curve& curve = curves[c];
-    std::vector<CurvePoint> points = curve.points;
+    std::vector<CurvePoint> points;
+    std::copy_if(curve.points.begin(), curve.points.end(), std::back_inserter(points), drawn);
     std::sort(points.begin(), points.end(),
-              [](const CurvePoint& a, const CurvePoint& b) { return a.layers_per_example < b.layers_per_example; });
+              [](const CurvePoint& a, const CurvePoint& b) { return a.layers_per_pass < b.layers_per_pass; });
     if (points.size() > 1) {
       svg << "<polyline fill=\"none\" stroke=\"" << curve.colour << "\" stroke-width=\"1.2\" points=\"";
-      for (const CurvePoint& p : points) svg << x(p.layers_per_example) << "," << y(p.accuracy) << " ";
+      for (const CurvePoint& p : points) svg << x(p.layers_per_pass) << "," << y(p.accuracy) << " ";
       svg << "\"/>\n";
     }
     for (size_t i = 0; i < points.size(); ++i) {
-      const double cx = x(points[i].layers_per_example), cy = y(points[i].accuracy);
+      const double cx = x(points[i].layers_per_pass), cy = y(points[i].accuracy);
       svg << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"3.5\" fill=\"" << curve.colour << "\"/>\n";
       // Above the point, else below it; nothing where both would overlap a label already written.
       for (double ly : {cy - 6, cy + 15})
@@ -58,18 +62,18 @@ std::string tradeoff_svg(const std::string& title, const std::vector<Curve>& cur
         }
     }
     const double ly = top + 14 + 16 * static_cast<double>(c);
-    svg << "<circle cx=\"" << left + w + 20 << "\" cy=\"" << ly - 4 << "\" r=\"4\" fill=\"" << curve.colour
-        << "\"/><text x=\"" << left + w + 28 << "\" y=\"" << ly << "\">" << html_escape(curve.name) << "</text>\n";
+    svg << "<circle cx=\"" << legend << "\" cy=\"" << ly - 4 << "\" r=\"4\" fill=\"" << curve.colour
+        << "\"/><text x=\"" << legend + 8 << "\" y=\"" << ly << "\">" << html_escape(curve.name) << "</text>\n";
   }
-  const double ux = x(unrouted.layers_per_example), uy = y(unrouted.accuracy);
+  const double ux = x(unrouted.layers_per_pass), uy = y(unrouted.accuracy);
   const double ly = top + 14 + 16 * static_cast<double>(curves.size());
   svg << "<rect x=\"" << ux - 4 << "\" y=\"" << uy - 4 << "\" width=\"8\" height=\"8\" fill=\"#d9534f\"/>\n"
-      << "<rect x=\"" << left + w + 16 << "\" y=\"" << ly - 8 << "\" width=\"8\" height=\"8\" fill=\"#d9534f\"/><text x=\""
-      << left + w + 28 << "\" y=\"" << ly << "\">unrouted</text>\n"
-      << "<text x=\"" << left << "\" y=\"" << top + h + 18 << "\">" << format_number("%.1f", min_layers) << "</text><text x=\""
-      << left + w << "\" y=\"" << top + h + 18 << "\" text-anchor=\"end\">" << format_number("%.1f", max_layers)
+      << "<rect x=\"" << legend - 4 << "\" y=\"" << ly - 8 << "\" width=\"8\" height=\"8\" fill=\"#d9534f\"/><text x=\""
+      << legend + 8 << "\" y=\"" << ly << "\">unrouted</text>\n"
+      << "<text x=\"" << left << "\" y=\"" << top + h + 18 << "\">" << format_number("%.2f", min_layers) << "</text><text x=\""
+      << left + w << "\" y=\"" << top + h + 18 << "\" text-anchor=\"end\">" << format_number("%.2f", max_layers)
       << "</text><text x=\"" << left + w / 2 << "\" y=\"" << top + h + 34
-      << "\" text-anchor=\"middle\">layers per example</text>\n<text x=\"" << left - 6 << "\" y=\"" << top + 4
+      << "\" text-anchor=\"middle\">layers per forward pass</text>\n<text x=\"" << left - 6 << "\" y=\"" << top + 4
       << "\" text-anchor=\"end\">" << format_number("%.0f %%", 100 * max_acc) << "</text><text x=\"" << left - 6 << "\" y=\""
       << top + h << "\" text-anchor=\"end\">0 %</text>\n</svg>\n";
   return svg.str();

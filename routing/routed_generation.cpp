@@ -1,5 +1,7 @@
 #include "routing/routed_generation.h"
 
+#include <filesystem>
+
 #include <chrono>
 #include <memory>
 
@@ -122,6 +124,9 @@ model::LayerPlan route_prompt(model::Backbone& backbone, const RouterBank& route
 }
 
 RouterBank load_routers_for(const std::string& path, const model::Backbone& backbone, const std::string& model_fingerprint) {
+  // A training run's folder is the likely mistake: name the file inside it that was meant.
+  DRLLM_CHECK(!std::filesystem::is_directory(path), path, " is a folder; --routers takes one safetensors file (a "
+              "training run writes RUN/routers.safetensors; drllm export-routers RUN FILE writes one)");
   formats::SafetensorsFile file(path);
   auto it = file.metadata().find("model_fingerprint");
   if (it != file.metadata().end() && !model_fingerprint.empty())

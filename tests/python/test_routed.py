@@ -106,7 +106,7 @@ def known_decisions_equal_the_plan():
 
 
 def foreign_routers_refused():
-    """Routers of another model are refused."""
+    """Routers of another model, of fewer layers, holding a NaN, or a folder given for the file, are refused."""
     other = os.path.join(work, "other.safetensors")
     write_routers(other, PLAN, metadata={"model_fingerprint": "0" * 64})
     r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", other], capture_output=True, text=True)
@@ -126,6 +126,9 @@ def foreign_routers_refused():
     r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", nan], capture_output=True, text=True)
     check(r.returncode == 1 and "model.routers.3.linear2.bias" in r.stderr and "NaN" in r.stderr,
           "routers holding a NaN are refused, naming the tensor (a NaN bias picked a plan)", r.stderr[-300:])
+    r = subprocess.run([drllm, "generate", "--prompt", "hi", "--routers", work], capture_output=True, text=True)
+    check(r.returncode == 1 and "is a folder" in r.stderr and "RUN/routers.safetensors" in r.stderr,
+          "a folder given as --routers (a training run's, say) is refused, naming the file meant", r.stderr[-300:])
 
 
 def eval_reports():

@@ -10,6 +10,7 @@
 // Everything lands in OUT (runs/demo); rerunning resumes the search and the training and reuses every finished
 // evaluation whose inputs (routers, plan) are unchanged, so a larger --arc-train extends a run. Run it alone or as
 // `mpirun -np 2 drllm demo`.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +22,7 @@
 #include "common/error.h"
 #include "common/folder_lock.h"
 #include "common/json_file.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 #include "dist/runtime.h"
 #include "dist/stop_signal.h"
@@ -83,11 +85,17 @@ class Demo {
       searched_.push_back(s);
     }
     DRLLM_CHECK(!searched_.empty(), "demo: nothing to search (--arc-train, --arc-easy-train and --gsm8k-train are 0)");
+    const std::string key = training_key();
+    train_dir_ = "train-" + key;
     if (!train_routers()) return;  // stopped by a signal: rerun to resume
-    routers_ = o_.out + "/routers.safetensors";
+    // The evaluations name the routers they ran, so a file per training run keeps each one's results apart;
+    // OUT/routers.safetensors is a copy of the newest, for the user.
+    routers_ = o_.out + "/routers-" + key + ".safetensors";
     if (runtime_.is_root()) {
       std::string fingerprint;
-      train::load_run_routers(o_.out + "/train", &fingerprint).save(routers_, fingerprint);
+      const routing::RouterBank routers = train::load_run_routers(o_.out + "/" + train_dir_, &fingerprint);
+      routers.save(routers_, fingerprint);
+      routers.save(o_.out + "/routers.safetensors", fingerprint);
     }
     runtime_.idle_barrier();
     const json reports = evaluate_sets();
@@ -119,13 +127,32 @@ class Demo {
     show(summary);
   }
 
+  // Names the training run of this state of the labels and these options. Labels that grew (a larger --arc-train)
+  // train anew in a folder of their own instead of meeting a checkpoint of other labels, which training refuses.
+  // The key reads the shards' checksum files, which a search writes only when it commits a shard.
+  std::string training_key() const {
+    std::string text = cat(o_.train_examples, "|", o_.epochs, "|", o_.holdout_every);
+    for (const LabelStage& s : searched_) {
+      std::vector<std::string> sums;
+      for (const auto& entry : fs::directory_iterator(o_.out + "/" + s.folder))
+        if (entry.path().extension() == ".sha256") {
+          std::ifstream in(entry.path());
+          sums.push_back(std::string(std::istreambuf_iterator<char>(in), {}));
+        }
+      std::sort(sums.begin(), sums.end());
+      text += "|" + s.folder;
+      for (const std::string& sum : sums) text += "|" + sum;
+    }
+    return sha256_hex(text).substr(0, 12);
+  }
+
   bool train_routers() {
     say("router training on " + std::string(o_.train_examples == "correct" ? "the kept examples of " : "") +
         "every label set");
     train::TrainJobOptions t;
     t.labels.clear();
     for (const LabelStage& s : searched_) t.labels.push_back(o_.out + "/" + s.folder);
-    t.out = o_.out + "/train";
+    t.out = o_.out + "/" + train_dir_;
     t.model = o_.model;
     t.backbone_dtype = o_.backbone.dtype;
     t.train.device = o_.backbone.device;
@@ -244,7 +271,8 @@ class Demo {
     s.train_examples = o_.train_examples;
     for (const LabelStage& stage : searched_)
       s.labels.push_back({stage.name, read_json_file(o_.out + "/" + stage.folder + "/summary.json")});
-    std::ifstream metrics(o_.out + "/train/metrics.jsonl");
+    s.train_dir = train_dir_;
+    std::ifstream metrics(o_.out + "/" + train_dir_ + "/metrics.jsonl");
     for (std::string line; std::getline(metrics, line);)
       if (!line.empty()) s.metrics.push_back(json::parse(line));
     s.sets = eval_sets_;
@@ -256,7 +284,7 @@ class Demo {
   const int threads_;
   std::vector<LabelStage> searched_;
   std::vector<std::string> eval_sets_;
-  std::string routers_;
+  std::string routers_, train_dir_;
 };
 
 // "-0.5,0.25" -> {-0.5, 0.25}; a bad entry is an error naming the option.

@@ -88,8 +88,8 @@ ReportTable routers_table(const json& last) {
   return t;
 }
 
-ReportTable learning_curve_table(const json& metrics) {
-  ReportTable t{"Learning curve", "Every epoch is in train/metrics.jsonl; here about ten of them.",
+ReportTable learning_curve_table(const json& metrics, const std::string& train_dir) {
+  ReportTable t{"Learning curve", "Every epoch is in " + train_dir + "/metrics.jsonl; here about ten of them.",
                 {"epoch", "train loss", "held-out loss", "held-out macro-F1", "held-out per-layer accuracy"},
                 {}};
   const size_t n = metrics.size(), every = std::max<size_t>(1, (n + 9) / 10);
@@ -148,7 +148,7 @@ std::string write_demo_report(const std::string& out, const DemoSummary& summary
   const bool held_out = !summary.metrics.empty() && summary.metrics.back().contains("macro_f1");
   if (held_out) {
     tables.push_back(routers_table(summary.metrics.back()));
-    tables.push_back(learning_curve_table(summary.metrics));
+    tables.push_back(learning_curve_table(summary.metrics, summary.train_dir));
   }
   tables.push_back(tradeoff_table(tradeoff));
   const std::string title = "drllm demo: Dr.LLM on the embedded default model";
@@ -158,7 +158,7 @@ std::string write_demo_report(const std::string& out, const DemoSummary& summary
                << count(summary.labels[i].summary["examples"].get<double>()) << " " << summary.labels[i].name
                << " questions";
   const std::string intro =
-      "Labels from" + label_sets.str() + "; routers trained on them (train/), then evaluated on the sets below.";
+      "Labels from" + label_sets.str() + "; routers trained on them (" + summary.train_dir + "/), then evaluated on the sets below.";
 
   std::ostringstream md;
   md << "# " << title << "\n\n" << intro << "\n\n";

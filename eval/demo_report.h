@@ -28,6 +28,7 @@ struct FixedCut {
 struct DemoSummary {
   int simulations = 0;
   std::string train_examples;  // all, or correct (the examples the routers were trained on)
+  std::string train_dir;       // the training run's folder in OUT
   std::vector<LabelFolder> labels;
   nlohmann::json metrics = nlohmann::json::array();  // train/metrics.jsonl: one object per epoch
   std::vector<std::string> sets;  // the evaluation sets, in the table's order

@@ -6,6 +6,7 @@ figure inlined, and headless Chromium renders it with the figures' colours on sc
 
 usage: test_demo.py DRLLM DATASETS_DIR WORK_DIR
 """
+import glob
 import json
 import os
 import shutil
@@ -35,7 +36,12 @@ for name, expected in (("arc", 3), ("gsm8k", 1), ("piqa", 2), ("openbookqa", 2),
     own = json.load(open(os.path.join(work, f"eval-{name}", "report.json")))
     check(own["examples"] == expected and report["sets"][name]["routed"] == own["routed"],
           f"{name}: the summary is the evaluation's own report")
-for f in ("report.md", "tradeoff.svg", "routers.safetensors", "eval-arc/routing.svg", "train/metrics.jsonl"):
+trained = sorted(glob.glob(os.path.join(work, "train-*")))
+check(len(trained) == 1 and os.path.isfile(os.path.join(work, "routers-" + os.path.basename(trained[0])[6:] + ".safetensors"))
+      and report["sets"]["arc"]["routers"].endswith("routers-" + os.path.basename(trained[0])[6:] + ".safetensors"),
+      "one training run, its routers in a file of its own, which the evaluations name", trained)
+train_dir = trained[0] if trained else os.path.join(work, "train-none")
+for f in ("report.md", "tradeoff.svg", "routers.safetensors", "eval-arc/routing.svg", f"{train_dir}/metrics.jsonl"):
     check(os.path.isfile(os.path.join(work, f)), f"{f} is written")
 
 
@@ -78,9 +84,9 @@ for entry in report.get("labels", []):
     folder = {"ARC-Challenge train": "labels-arc", "GSM8K train": "labels-gsm8k"}.get(entry["name"])
     check(folder and entry["summary"] == json.load(open(os.path.join(work, folder, "summary.json"))),
           f"the label table's {entry['name']} is its folder's summary.json")
-metrics = [json.loads(line) for line in open(os.path.join(work, "train", "metrics.jsonl"))]
+metrics = [json.loads(line) for line in open(os.path.join(train_dir, "metrics.jsonl"))]
 check(metrics and report.get("routers") == metrics[-1] and "plan_match" in metrics[-1],
-      "the router table is the last epoch of train/metrics.jsonl")
+      "the router table is the last epoch of the training run's metrics.jsonl")
 md = open(os.path.join(work, "report.md")).read()
 check(all(h in md for h in ("## The labels (the paper's Table 2)", "## The routers on held-out labels",
                             "## Learning curve", "## Trade-off on ARC-Challenge test")), "report.md's sections")
@@ -142,4 +148,12 @@ again = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 check(again.returncode == 0 and "0 to go" in again.stderr and "steps_this_run\": 0" in again.stdout
       and "unrouted vs routed" not in again.stderr, "a second run reuses the labels, the routers and the evaluations",
       again.stderr[-800:])
+# Labels that grow (one more ARC question searched) train anew beside the first run, never resuming a checkpoint
+# of other labels, and the evaluations follow the new routers.
+grown = subprocess.run([*cmd, "--arc-train", "3"], capture_output=True, text=True, timeout=900)
+report_grown = json.load(open(os.path.join(work, "report.json"))) if grown.returncode == 0 else {}
+check(grown.returncode == 0 and len(glob.glob(os.path.join(work, "train-*"))) == 2
+      and report_grown["sets"]["arc"]["routers"] != report["sets"]["arc"]["routers"]
+      and report_grown["labels"][0]["summary"]["examples"] == 3,
+      "a larger --arc-train trains anew in a folder of its own and evaluates the new routers", grown.stderr[-800:])
 checks.finish()

@@ -222,14 +222,15 @@ class Demo {
   }
 
   eval::Tradeoff trade_off() {
+    // Every point of the trade-off runs on the same ARC questions.
+    const eval::EvaluationOptions questions = evaluation("arc", "arc_challenge_test.jsonl", o_.sweep);
     eval::Tradeoff tr;
-    tr.unrouted = evaluate("sweep-unrouted", evaluation("arc", "arc_challenge_test.jsonl", o_.sweep),
-                           "ARC trade-off: the unrouted model");
+    tr.unrouted = evaluate("sweep-unrouted", questions, "ARC trade-off: the unrouted model");
     if (runtime_.is_root()) tr.questions = tr.unrouted["examples"].get<size_t>();
     for (double p : o_.sweep_p) {
       char name[32];
       std::snprintf(name, sizeof name, "sweep-p%+.2f", p);
-      eval::EvaluationOptions e = evaluation("arc", "arc_challenge_test.jsonl", o_.sweep);
+      eval::EvaluationOptions e = questions;
       e.routers = routers_;
       e.routing.p = p;
       e.compare_unrouted = false;
@@ -238,15 +239,14 @@ class Demo {
     }
     const std::vector<int64_t> skips = skips_per_layer();
     for (int cut : o_.cuts) {
-      for (const char* kind : {"most skipped", "random"}) {
-        const model::LayerPlan plan = std::string(kind) == "random"
-                                          ? eval::random_cut(static_cast<int64_t>(skips.size()), cut, o_.seed)
-                                          : eval::most_skipped_cut(skips, cut);
-        eval::EvaluationOptions e = evaluation("arc", "arc_challenge_test.jsonl", o_.sweep);
+      for (const bool random : {false, true}) {
+        const model::LayerPlan plan = random ? eval::random_cut(static_cast<int64_t>(skips.size()), cut, o_.seed)
+                                             : eval::most_skipped_cut(skips, cut);
+        const std::string kind = random ? "random" : "most skipped";
+        eval::EvaluationOptions e = questions;
         e.plan = plan.to_string();
-        const std::string dir = std::string(kind) == "random" ? "cut-random-" + std::to_string(cut)
-                                                              : "cut-most-skipped-" + std::to_string(cut);
-        json r = evaluate(dir, e, "ARC trade-off: " + std::string(kind) + " cut of " + std::to_string(cut) + " layers");
+        const std::string dir = (random ? "cut-random-" : "cut-most-skipped-") + std::to_string(cut);
+        json r = evaluate(dir, e, "ARC trade-off: " + kind + " cut of " + std::to_string(cut) + " layers");
         if (runtime_.is_root()) tr.cuts.push_back({kind, cut, e.plan, r});
       }
     }

@@ -58,6 +58,11 @@ void add_train(CLI::App& app, const CommonOptions& common) {
   cmd->add_flag("--checkpoint-sync", t.checkpoint_sync,
                 "write each checkpoint before the next step (by default it is written in the background while "
                 "training goes on; the last one, and one on a stop signal, are always waited for)");
+  cmd->add_option("--max-memory-gb", o->job.max_memory_gb,
+                  "bound on the router inputs' memory per rank, in GB (0: none, all held in memory); with a bound "
+                  "the saved inputs stream from the label shards, each rank reading only its rows of each step "
+                  "(the next step's on a thread), and train the same routers bit for bit")
+      ->capture_default_str();
   cmd->add_option("--max-steps", t.max_steps, "stop after N steps in all (0: the whole schedule)")->capture_default_str();
   cmd->add_option("--holdout-every", o->job.holdout_every, "hold out every N-th example for the metrics (0: none)")
       ->capture_default_str();

@@ -182,6 +182,25 @@ void File::read_array(const std::string& name, hid_t type, void* data) const {
     fail(cat("cannot read dataset '", name, "' (truncated or corrupted?)"));
 }
 
+void File::read_rows(const std::string& name, hid_t type, hsize_t first, hsize_t count, void* data) const {
+  Handle d = open_dataset(name);
+  Handle file_space(H5Dget_space(d.get()), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(file_space.get());
+  if (rank < 1) fail(cat("dataset '", name, "': unreadable shape"));
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(file_space.get(), dims.data(), nullptr);
+  if (first + count > dims[0] || first + count < first)
+    fail(cat("dataset '", name, "': rows ", first, "..", first + count, " asked of ", dims[0]));
+  std::vector<hsize_t> start(dims.size(), 0), size = dims;
+  start[0] = first;
+  size[0] = count;
+  if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, size.data(), nullptr) < 0)
+    fail(cat("dataset '", name, "': cannot select rows ", first, "..", first + count));
+  Handle memory_space(H5Screate_simple(rank, size.data(), nullptr), H5Sclose);
+  if (H5Dread(d.get(), type, memory_space.get(), file_space.get(), H5P_DEFAULT, data) < 0)
+    fail(cat("cannot read rows ", first, "..", first + count, " of dataset '", name, "' (truncated or corrupted?)"));
+}
+
 void File::write_strings(const std::string& name, const std::vector<std::string>& values) {
   std::vector<const char*> texts;
   texts.reserve(values.size());

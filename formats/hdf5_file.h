@@ -52,6 +52,8 @@ class File {
   // Numbers: `type` is the in-file and in-memory HDF5 type (H5T_NATIVE_UINT8, ...).
   void write_array(const std::string& name, hid_t type, const std::vector<hsize_t>& shape, const void* data);
   void read_array(const std::string& name, hid_t type, void* data) const;
+  // Rows [first, first + count) along the first dimension, into `data` (count times one row's values).
+  void read_rows(const std::string& name, hid_t type, hsize_t first, hsize_t count, void* data) const;
   void write_strings(const std::string& name, const std::vector<std::string>& values);
   std::vector<std::string> read_strings(const std::string& name) const;
   template <typename T>

@@ -2,14 +2,25 @@
 
 #include <c10/core/GradMode.h>
 
+#include "common/error.h"
 #include "train/focal_loss.h"
 
 namespace drllm::train {
 
 nlohmann::json evaluate_routers(const routing::RouterBank& bank, const RouterData& data, const at::Tensor& alpha,
                                 double gamma, const at::Device& device) {
+  DRLLM_CHECK(data.size() > 0, "no examples to evaluate the routers on");
   c10::NoGradGuard no_grad;
-  at::Tensor logits = bank.forward(data.inputs.to(device).to(at::kFloat), data.windows.to(device));
+  // In chunks of a fixed size, so that inputs streamed from the shards stay within their memory bound, and so
+  // that the logits (a matmul's rounding can depend on its row count) are the same whichever way they are held.
+  std::vector<at::Tensor> parts;
+  for (int64_t begin = 0; begin < data.size(); begin += kEvaluationChunk) {
+    std::vector<int64_t> rows;
+    for (int64_t i = begin; i < std::min(data.size(), begin + kEvaluationChunk); ++i) rows.push_back(i);
+    at::Tensor windows = data.windows.slice(0, begin, begin + static_cast<int64_t>(rows.size())).to(device);
+    parts.push_back(bank.forward(data.inputs.gather(rows).to(device).to(at::kFloat), windows));
+  }
+  at::Tensor logits = at::cat(parts);
   at::Tensor labels = data.labels.to(device);
   const double loss = focal_loss_per_example(logits, labels, alpha, gamma).mean().item<double>();
   at::Tensor predicted = logits.argmax(-1);

@@ -13,6 +13,9 @@
 
 namespace drllm::train {
 
+// Examples per router forward in evaluate_routers.
+inline constexpr int64_t kEvaluationChunk = 16;
+
 nlohmann::json evaluate_routers(const routing::RouterBank& bank, const RouterData& data, const at::Tensor& alpha,
                                 double gamma, const at::Device& device);
 

@@ -15,74 +15,90 @@ std::array<int64_t, 3> RouterData::label_counts() const {
 
 RouterData RouterData::subset(const std::vector<int64_t>& rows) const {
   at::Tensor index = at::tensor(rows, at::kLong);
-  RouterData out{inputs.index_select(0, index), windows.index_select(0, index), labels.index_select(0, index), {}};
+  RouterData out{inputs.subset(rows), windows.index_select(0, index), labels.index_select(0, index), {}};
   for (int64_t r : rows) out.item_ids.push_back(item_ids[static_cast<size_t>(r)]);
   return out;
 }
 
 namespace {
 
-RouterData with_labels(const labels::LabelSet& set, int64_t d) {
+// The labels, windows and ids of `set`'s rows; the inputs are the caller's.
+RouterData with_labels(const labels::LabelSet& set) {
   const int64_t N = static_cast<int64_t>(set.rows.size()), L = set.header.num_layers;
   RouterData data;
-  data.inputs = at::zeros({N, L, routing::kRouterWindows, d}, at::kHalf);
   data.windows = at::zeros({N}, at::kLong);
   std::vector<int64_t> labels;
   labels.reserve(static_cast<size_t>(N * L));
-  for (const labels::LabelRow& r : set.rows) {
+  for (size_t i = 0; i < set.rows.size(); ++i) {
+    const labels::LabelRow& r = set.rows[i];
     labels.insert(labels.end(), r.labels.begin(), r.labels.end());
     data.item_ids.push_back(r.item_id);
+    data.windows[static_cast<int64_t>(i)] = static_cast<int64_t>(r.feature_windows);
   }
   data.labels = at::tensor(labels, at::kLong).view({N, L});
   return data;
 }
 
+void require_features(const labels::LabelSet& set) {
+  DRLLM_CHECK(set.header.feature_dim > 0, "the labels have no router features: search with --save-features, ",
+              "or train with --inputs online");
+}
+
 }  // namespace
 
 RouterData cached_router_data(const labels::LabelSet& set) {
-  DRLLM_CHECK(set.header.feature_dim > 0, "the labels have no router features: search with --save-features, ",
-              "or train with --inputs online");
-  const int64_t L = set.header.num_layers;
-  RouterData data = with_labels(set, set.header.feature_dim);
+  require_features(set);
+  const int64_t N = static_cast<int64_t>(set.rows.size()), L = set.header.num_layers, d = set.header.feature_dim;
+  RouterData data = with_labels(set);
+  at::Tensor inputs = at::empty({N, L, routing::kRouterWindows, d}, at::kHalf);
   for (size_t i = 0; i < set.rows.size(); ++i) {
     const labels::LabelRow& r = set.rows[i];
     try {
-      data.inputs[static_cast<int64_t>(i)] = routing::from_float16_bits(r.features, L, set.header.feature_dim);
+      inputs[static_cast<int64_t>(i)] = routing::from_float16_bits(r.features, L, d);
     } catch (const Error& e) {
       throw Error(cat("example ", r.item_id, ": ", e.what()));
     }
-    data.windows[static_cast<int64_t>(i)] = static_cast<int64_t>(r.feature_windows);
   }
+  data.inputs = FeatureRows::in_memory(inputs);
+  return data;
+}
+
+RouterData streamed_router_data(const labels::LabelSet& set) {
+  require_features(set);
+  RouterData data = with_labels(set);
+  data.inputs = FeatureRows::in_shards(set);
   return data;
 }
 
 RouterData online_router_data(const labels::LabelSet& set, model::Backbone& backbone) {
   DRLLM_CHECK(backbone.config().num_layers == set.header.num_layers, "the model has ", backbone.config().num_layers,
               " layers, the labels ", set.header.num_layers);
-  RouterData data = with_labels(set, backbone.config().hidden_size);
+  const int64_t N = static_cast<int64_t>(set.rows.size()), L = set.header.num_layers;
+  RouterData data = with_labels(set);
+  at::Tensor all = at::zeros({N, L, routing::kRouterWindows, backbone.config().hidden_size}, at::kHalf);
   for (size_t i = 0; i < set.rows.size(); ++i) {
     const labels::LabelRow& r = set.rows[i];
     at::Tensor inputs = routing::router_inputs_along_plan(backbone, r.prompt_tokens, model::LayerPlan(r.labels));
-    data.inputs[static_cast<int64_t>(i)] = routing::stored_router_inputs(inputs);
+    all[static_cast<int64_t>(i)] = routing::stored_router_inputs(inputs);
     data.windows[static_cast<int64_t>(i)] = inputs.size(1);
   }
+  data.inputs = FeatureRows::in_memory(all);
   return data;
 }
 
 RouterData concatenate(const std::vector<RouterData>& parts) {
   DRLLM_CHECK(!parts.empty(), "no router data");
   if (parts.size() == 1) return parts.front();
-  std::vector<at::Tensor> inputs, windows, labels;
+  std::vector<FeatureRows> inputs;
+  std::vector<at::Tensor> windows, labels;
   RouterData out;
   for (const RouterData& p : parts) {
-    DRLLM_CHECK(p.inputs.sizes().slice(1) == parts.front().inputs.sizes().slice(1),
-                "label sets of different layer counts or widths cannot train one router bank");
     inputs.push_back(p.inputs);
     windows.push_back(p.windows);
     labels.push_back(p.labels);
     out.item_ids.insert(out.item_ids.end(), p.item_ids.begin(), p.item_ids.end());
   }
-  out.inputs = at::cat(inputs);
+  out.inputs = FeatureRows::concatenate(inputs);
   out.windows = at::cat(windows);
   out.labels = at::cat(labels);
   return out;

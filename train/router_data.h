@@ -4,6 +4,7 @@
 //   cached  the float16 window means the search saved (--save-features); no backbone needed
 //   online  the backbone runs each prompt along its labelled plan here; the window means are rounded to
 //           float16 exactly as the search stores them, so both sources give the same routers
+// Cached inputs are held in memory, or streamed: left in the shards and read per batch (FeatureRows).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -15,11 +16,12 @@
 
 #include "data/labels/label_store.h"
 #include "model/backbone.h"
+#include "train/feature_rows.h"
 
 namespace drllm::train {
 
 struct RouterData {
-  at::Tensor inputs;   // [N, L, W, d] float16 (CPU)
+  FeatureRows inputs;  // [N, L, W, d] float16, in memory or in the label shards
   at::Tensor windows;  // [N] int64: windows filled per example
   at::Tensor labels;   // [N, L] int64
   std::vector<std::string> item_ids;
@@ -29,7 +31,10 @@ struct RouterData {
   RouterData subset(const std::vector<int64_t>& rows) const;
 };
 
+// The search's saved inputs, copied into memory (`labels` read with features), or left in its shards (`labels`
+// read without them).
 RouterData cached_router_data(const labels::LabelSet& labels);
+RouterData streamed_router_data(const labels::LabelSet& labels);
 // Several label sets' data as one (same layer count and width).
 RouterData concatenate(const std::vector<RouterData>& parts);
 RouterData online_router_data(const labels::LabelSet& labels, model::Backbone& backbone);

@@ -2,6 +2,7 @@
 #include "common/console.h"
 #include "common/folder_lock.h"
 
+#include <cmath>
 #include <optional>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "model/model_files.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/process_memory.h"
 #include "common/sha256.h"
 #include "common/strings.h"
 #include "data/labels/label_store.h"
@@ -18,6 +20,7 @@
 #include "dist/stop_signal.h"
 #include "model/backbone.h"
 #include "model/fingerprint.h"
+#include "train/metrics.h"
 #include "train/trainer.h"
 
 namespace drllm::train {
@@ -45,6 +48,33 @@ void keep_right_answers(std::vector<labels::LabelSet>& sets, const std::vector<s
   std::erase_if(sets, [](const labels::LabelSet& set) { return set.rows.empty(); });
 }
 
+// The router inputs' buffers under --max-memory-gb: streamed, a step's rows of this rank twice (the step's and
+// the next one's, read ahead) in float16, a micro-batch in float32 with autograd's copy, and the held-out metrics'
+// chunk in float16 and float32; in memory, every row.
+void check_memory_bound(const FeatureRows& inputs, const TrainJobOptions& o, int world, bool root) {
+  const double gb = 1e9, row = static_cast<double>(inputs.row_bytes());
+  const double bound = o.max_memory_gb * gb;
+  if (!inputs.streamed()) {
+    const double all = row * static_cast<double>(inputs.size());
+    DRLLM_CHECK(all <= bound, "the router inputs take ", all / gb, " GB in memory, over --max-memory-gb ",
+                o.max_memory_gb, "; online inputs are computed into memory: search with --save-features so that "
+                "training can stream them from the shards");
+    return;
+  }
+  const int64_t step_rows = (o.train.batch + world - 1) / world;
+  const int64_t micro = std::min(o.train.micro_batch, step_rows);
+  const double buffers = row * (2.0 * static_cast<double>(step_rows) + 4.0 * static_cast<double>(micro) +
+                                3.0 * static_cast<double>(kEvaluationChunk));
+  DRLLM_CHECK(buffers <= bound, "--max-memory-gb ", o.max_memory_gb, " is too small for streamed router inputs of ",
+              row / 1e6, " MB per example: a rank holds ", buffers / gb, " GB of them at once (", step_rows,
+              " examples a step, twice, micro-batches of ", micro, ", and ", kEvaluationChunk,
+              " for the held-out metrics); raise it, or lower --batch or --micro-batch");
+  if (root)
+    log_info() << "router inputs stream from the label shards: " << inputs.size() << " examples of " << row / 1e6
+               << " MB, at most " << buffers / 1e6 << " MB of them in memory on a rank (--max-memory-gb "
+               << o.max_memory_gb << ")\n";
+}
+
 }  // namespace
 
 nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runtime) {
@@ -62,9 +92,12 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
     for (size_t j = 0; j < i; ++j)
       DRLLM_CHECK(!same_folder(dirs[i], dirs[j]), "--labels ", dirs[j], " and ", dirs[i],
                   " are the same folder; each label folder may be given once");
+  DRLLM_CHECK(std::isfinite(o.max_memory_gb) && o.max_memory_gb >= 0, "--max-memory-gb must be a non-negative number");
+  // With a memory bound the cached inputs stay in the shards (online inputs are computed into memory).
+  const bool stream = o.max_memory_gb > 0 && o.inputs != "online";
   std::vector<labels::LabelSet> sets;
   for (const std::string& dir : dirs) {
-    sets.push_back(labels::read_label_set(dir, /*features=*/true));
+    sets.push_back(labels::read_label_set(dir, /*features=*/!stream));
     DRLLM_CHECK(!sets.back().rows.empty(), dir, ": no labelled examples");
     DRLLM_CHECK(sets.back().header.model_fingerprint == sets.front().header.model_fingerprint, dir,
                 " was labelled with another model than ", dirs.front());
@@ -88,14 +121,19 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
   std::string hashes;
   for (const labels::LabelSet& set : sets) {
     if (inputs == "cached") {
-      parts.push_back(cached_router_data(set));
+      parts.push_back(stream ? streamed_router_data(set) : cached_router_data(set));
     } else {
       if (root) log_info() << "computing router inputs along " << set.rows.size() << " labelled plans with " << o.model << "\n";
       parts.push_back(online_router_data(set, *backbone));
     }
     hashes += labels::rows_sha256(set.header, set.rows);
   }
+  // The label rows' own copies of the features are not needed once they are in the inputs' tensor.
+  for (labels::LabelSet& set : sets)
+    for (labels::LabelRow& row : set.rows) std::vector<uint16_t>().swap(row.features);
   RouterData all = concatenate(parts);
+  parts.clear();
+  if (o.max_memory_gb > 0) check_memory_bound(all.inputs, o, runtime.size(), root);
   std::vector<int64_t> train_rows, held_rows;
   split_holdout(all.size(), o.holdout_every, train_rows, held_rows);
   RouterData train_set = all.subset(train_rows), held_out = all.subset(held_rows);
@@ -115,7 +153,9 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
                         {"samples_per_second", r.seconds > 0 ? r.samples_this_run / r.seconds : 0.0},
                         {"inputs", inputs},                {"ranks", runtime.size()},
                         {"communicator", comm->name()},    {"train_examples", train_set.size()},
-                        {"held_out_examples", held_out.size()}};
+                        {"held_out_examples", held_out.size()},
+                        {"inputs_held", all.inputs.streamed() ? "streamed" : "memory"},
+                        {"peak_rss_mb", static_cast<double>(peak_resident_bytes()) / 1e6}};
 }
 
 }  // namespace drllm::train

@@ -22,6 +22,10 @@ struct TrainJobOptions {
   std::string backbone_dtype = "auto";  // its compute dtype (online inputs); it runs on train.device
   int64_t holdout_every = 10;   // hold out every N-th example for the metrics (0: none)
   std::string examples = "all";  // all, or correct: only the examples whose best plan answers right (the paper's)
+  // A bound on the router inputs' memory on each rank, in GB (0: none, every input held in memory). With a bound,
+  // cached inputs stream from the shards: each rank reads only its rows of each step, the next step's on a
+  // thread; the buffers that takes must fit the bound.
+  double max_memory_gb = 0;
   TrainOptions train;
 };
 

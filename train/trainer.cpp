@@ -75,9 +75,10 @@ Trainer::Trainer(const dist::Runtime& runtime, dist::Communicator& comm, const R
       run_dir_(std::move(run_dir)),
       store_(run_dir_, o_.keep_checkpoints),
       saver_(store_),
+      prefetch_(train_set_.inputs),
       device_(o_.device) {
   L_ = train_set_.labels.size(1);
-  d_ = train_set_.inputs.size(3);
+  d_ = train_set_.inputs.dim();
   n_ = train_set_.size();
   DRLLM_CHECK(n_ > 0, "no training examples");
   DRLLM_CHECK(o_.batch > 0 && o_.micro_batch > 0 && o_.epochs > 0,
@@ -209,23 +210,35 @@ void Trainer::checkpoint(bool wait_for_disk) {
   saved_at_ = step_;
 }
 
+std::vector<int64_t> Trainer::rank_rows(int64_t step) const {
+  const int64_t epoch = step / steps_per_epoch_, within = step % steps_per_epoch_;
+  const std::vector<int64_t> other_epoch = epoch == order_epoch_ ? std::vector<int64_t>() : epoch_order(o_.seed, epoch, n_);
+  const std::vector<int64_t>& order = epoch == order_epoch_ ? order_ : other_epoch;
+  const int world = runtime_.size(), rank = runtime_.rank();
+  const int64_t begin = within * o_.batch, end = std::min(n_, begin + o_.batch);
+  std::vector<int64_t> mine;
+  for (int64_t i = begin + rank; i < end; i += world) mine.push_back(order[static_cast<size_t>(i)]);
+  return mine;
+}
+
 StepOutcome Trainer::train_step() {
   const int64_t epoch = step_ / steps_per_epoch_, within = step_ % steps_per_epoch_;
   if (epoch != order_epoch_) {
     order_ = epoch_order(o_.seed, epoch, n_);
     order_epoch_ = epoch;
   }
-  const int world = runtime_.size(), rank = runtime_.rank();
   const int64_t begin = within * o_.batch, end = std::min(n_, begin + o_.batch);
   const double global = static_cast<double>(end - begin);
-  std::vector<int64_t> mine;
-  for (int64_t i = begin + rank; i < end; i += world) mine.push_back(order_[static_cast<size_t>(i)]);
+  const std::vector<int64_t> mine = rank_rows(step_);
+  // This step's inputs (read ahead during the last step when they stream), then the next step's read ahead.
+  const at::Tensor inputs = prefetch_.take(step_, mine);
+  if (step_ + 1 < last_step_) prefetch_.ahead(step_ + 1, rank_rows(step_ + 1));
   double local_loss = 0;
   for (size_t m = 0; m < mine.size(); m += static_cast<size_t>(o_.micro_batch)) {
-    std::vector<int64_t> rows(mine.begin() + static_cast<std::ptrdiff_t>(m),
-                              mine.begin() + static_cast<std::ptrdiff_t>(std::min(mine.size(), m + o_.micro_batch)));
+    const size_t m_end = std::min(mine.size(), m + static_cast<size_t>(o_.micro_batch));
+    std::vector<int64_t> rows(mine.begin() + static_cast<std::ptrdiff_t>(m), mine.begin() + static_cast<std::ptrdiff_t>(m_end));
     at::Tensor index = at::tensor(rows, at::kLong);
-    at::Tensor x = train_set_.inputs.index_select(0, index).to(device_).to(at::kFloat);
+    at::Tensor x = inputs.slice(0, static_cast<int64_t>(m), static_cast<int64_t>(m_end)).to(device_).to(at::kFloat);
     at::Tensor w = train_set_.windows.index_select(0, index).to(device_);
     at::Tensor y = train_set_.labels.index_select(0, index).to(device_);
     at::Tensor loss = focal_loss_per_example(bank_.forward(x, w), y, alpha_, o_.gamma).sum() / global;

@@ -18,6 +18,7 @@
 #include "dist/runtime.h"
 #include "routing/router_bank.h"
 #include "train/adamw.h"
+#include "train/input_prefetch.h"
 #include "train/router_data.h"
 
 namespace drllm::train {
@@ -84,6 +85,7 @@ class Trainer {
   // A checkpoint of this step, written in the background unless `wait_for_disk` (then every rank waits for it).
   void checkpoint(bool wait_for_disk);
   bool try_resume();
+  std::vector<int64_t> rank_rows(int64_t step) const;  // the examples of step `step` that this rank computes
 
   const dist::Runtime& runtime_;
   dist::Communicator& comm_;
@@ -94,6 +96,7 @@ class Trainer {
   std::string run_dir_;
   checkpoints::CheckpointStore store_;
   checkpoints::BackgroundSave saver_;  // rank 0's: the save in flight
+  InputPrefetch prefetch_;             // the next step's inputs, read while this step computes
   at::Device device_;
   int64_t L_, d_, n_, steps_per_epoch_, total_steps_, last_step_;
   at::Tensor alpha_;

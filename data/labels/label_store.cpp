@@ -13,30 +13,12 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "data/labels/row_hasher.h"
 #include "formats/hdf5_file.h"
 
 namespace drllm::labels {
 namespace fs = std::filesystem;
 namespace {
-
-// Length-prefixed fields, so that no two different rows serialise alike.
-class RowHasher {
- public:
-  void bytes(const void* data, size_t size) {
-    uint64_t n = size;
-    hash_.update(std::string_view(reinterpret_cast<const char*>(&n), sizeof n));
-    hash_.update(std::string_view(static_cast<const char*>(data), size));
-  }
-  void text(const std::string& s) { bytes(s.data(), s.size()); }
-  template <typename T>
-  void list(const std::vector<T>& v) { bytes(v.data(), v.size() * sizeof(T)); }
-  template <typename T>
-  void value(T v) { bytes(&v, sizeof v); }
-  std::string hex() { return hash_.hex_digest(); }
-
- private:
-  Sha256 hash_;
-};
 
 // The row's fields, in the order they are hashed, written and read: the one description of a row's layout in a
 // shard. `labels` is the one fixed-width list ([N, L] uint8); the other lists are variable-length.
@@ -299,6 +281,16 @@ Shard read_shard(const std::string& path, bool features) {
     DRLLM_CHECK(dims.size() == 4 && dims[0] == n && dims[1] == L && dims[2] == kFeatureWindows, path,
                 ": dataset 'features' has the wrong shape");
     h.feature_dim = static_cast<int64_t>(dims[3]);
+    // The windows are small, and a reader that streams the features later (ShardFeatures) needs them.
+    DRLLM_CHECK(f.shape("feature_windows") == std::vector<hsize_t>{n}, path,
+                ": dataset 'feature_windows' has the wrong shape for ", n, " rows");
+    std::vector<uint8_t> windows(n);
+    f.read_array("feature_windows", H5T_NATIVE_UINT8, windows.data());
+    for (size_t i = 0; i < n; ++i) {
+      DRLLM_CHECK(windows[i] >= 1 && windows[i] <= kFeatureWindows, path, ": row ", i, " (", shard.rows[i].item_id,
+                  ") has ", int(windows[i]), " feature windows; 1 to ", kFeatureWindows, " are filled");
+      shard.rows[i].feature_windows = windows[i];
+    }
   }
   const std::string want = f.string_attribute("content_sha256");
   const std::string got = rows_sha256(h, shard.rows);
@@ -307,11 +299,8 @@ Shard read_shard(const std::string& path, bool features) {
   if (features && h.feature_dim) {
     const size_t per_row = L * kFeatureWindows * static_cast<size_t>(h.feature_dim);
     std::vector<uint16_t> all(n * per_row);
-    std::vector<uint8_t> windows(n);
     f.read_array("features", formats::hdf5::float16_type(), all.data());
-    f.read_array("feature_windows", H5T_NATIVE_UINT8, windows.data());
     for (size_t i = 0; i < n; ++i) {
-      shard.rows[i].feature_windows = windows[i];
       shard.rows[i].features.assign(all.begin() + static_cast<std::ptrdiff_t>(i * per_row),
                                     all.begin() + static_cast<std::ptrdiff_t>((i + 1) * per_row));
     }
@@ -395,7 +384,9 @@ LabelSet read_label_set(const std::string& dir, bool features) {
     if (path == set.shards.front()) set.header = shard.header;
     std::string diff = header_mismatch(set.header, shard.header);
     DRLLM_CHECK(diff.empty(), path, ": differs from ", set.shards.front(), ": ", diff);
-    for (LabelRow& r : shard.rows) {
+    for (size_t i = 0; i < shard.rows.size(); ++i) {
+      LabelRow& r = shard.rows[i];
+      r.origin = {static_cast<int32_t>(&path - set.shards.data()), static_cast<int64_t>(i)};
       auto [it, fresh] = seen.emplace(r.item_id, path);
       DRLLM_CHECK(fresh, "example '", r.item_id, "' is in two shards: ", it->second, " and ", path);
       set.rows.push_back(std::move(r));

@@ -40,6 +40,12 @@ struct LabelRow {
   std::string good_paths;            // JSON list of the correct plans' paths, in the order found
   uint8_t feature_windows = 0;       // windows actually filled (min(8, T)); 0 without features
   std::vector<uint16_t> features;    // [L, 8, d] float16 bits (windows past feature_windows are zero)
+  // Where read_label_set found the row (index into LabelSet::shards, row within that shard), so that a reader can
+  // stream its features later; not stored.
+  struct Origin {
+    int32_t shard = -1;
+    int64_t row = -1;
+  } origin;
 };
 
 struct Shard {
@@ -55,7 +61,7 @@ void write_shard(const std::string& path, const ShardHeader& header, const std::
 // Reads and verifies a shard: the file's sha256 against SHARD.sha256 (or, for a shard written before those
 // existed, the folder's manifest.json entry) before it is opened, then format, version, shapes and the rows'
 // checksum. Throws naming the file and what is wrong.
-// Without features=true the `features` dataset is not read (it is large).
+// Without features=true the `features` dataset is not read (it is large); `feature_windows` always is.
 Shard read_shard(const std::string& path, bool features = false);
 // SHARD.sha256
 std::string shard_checksum_path(const std::string& shard_path);

@@ -88,6 +88,12 @@ FeatureRows FeatureRows::subset(const std::vector<int64_t>& rows) const {
   return out;
 }
 
+FeatureRows FeatureRows::held_in_memory() const {
+  std::vector<int64_t> all(static_cast<size_t>(size()));
+  for (int64_t i = 0; i < size(); ++i) all[static_cast<size_t>(i)] = i;
+  return in_memory(gather(all));
+}
+
 at::Tensor FeatureRows::gather(const std::vector<int64_t>& rows) const {
   const int64_t k = static_cast<int64_t>(rows.size());
   // The common case, one tensor: a single index_select, as training did before rows could stream.

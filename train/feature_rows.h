@@ -31,6 +31,8 @@ class FeatureRows {
   bool streamed() const;  // some rows are read from shards
 
   FeatureRows subset(const std::vector<int64_t>& rows) const;
+  // Every row read into one tensor: the same rows, no longer read from the shards.
+  FeatureRows held_in_memory() const;
   // Rows `rows`, in that order: [rows.size(), L, W, d] float16 on the CPU. Safe to call from a second thread
   // while the first computes (the shards' reads are serialised).
   at::Tensor gather(const std::vector<int64_t>& rows) const;

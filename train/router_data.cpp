@@ -39,34 +39,14 @@ RouterData with_labels(const labels::LabelSet& set) {
   return data;
 }
 
-void require_features(const labels::LabelSet& set) {
-  DRLLM_CHECK(set.header.feature_dim > 0, "the labels have no router features: search with --save-features, ",
-              "or train with --inputs online");
-}
-
 }  // namespace
 
-RouterData cached_router_data(const labels::LabelSet& set) {
-  require_features(set);
-  const int64_t N = static_cast<int64_t>(set.rows.size()), L = set.header.num_layers, d = set.header.feature_dim;
-  RouterData data = with_labels(set);
-  at::Tensor inputs = at::empty({N, L, routing::kRouterWindows, d}, at::kHalf);
-  for (size_t i = 0; i < set.rows.size(); ++i) {
-    const labels::LabelRow& r = set.rows[i];
-    try {
-      inputs[static_cast<int64_t>(i)] = routing::from_float16_bits(r.features, L, d);
-    } catch (const Error& e) {
-      throw Error(cat("example ", r.item_id, ": ", e.what()));
-    }
-  }
-  data.inputs = FeatureRows::in_memory(inputs);
-  return data;
-}
-
-RouterData streamed_router_data(const labels::LabelSet& set) {
-  require_features(set);
+RouterData cached_router_data(const labels::LabelSet& set, bool stream) {
+  DRLLM_CHECK(set.header.feature_dim > 0, "the labels have no router features: search with --save-features, ",
+              "or train with --inputs online");
   RouterData data = with_labels(set);
   data.inputs = FeatureRows::in_shards(set);
+  if (!stream) data.inputs = data.inputs.held_in_memory();
   return data;
 }
 

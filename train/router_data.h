@@ -31,10 +31,9 @@ struct RouterData {
   RouterData subset(const std::vector<int64_t>& rows) const;
 };
 
-// The search's saved inputs, copied into memory (`labels` read with features), or left in its shards (`labels`
-// read without them).
-RouterData cached_router_data(const labels::LabelSet& labels);
-RouterData streamed_router_data(const labels::LabelSet& labels);
+// The search's saved inputs of `labels` (as read_label_set returns them; their own features are not used): left in
+// the shards and read per batch when `stream`, else read into memory once (one copy, checked as it is read).
+RouterData cached_router_data(const labels::LabelSet& labels, bool stream);
 // Several label sets' data as one (same layer count and width).
 RouterData concatenate(const std::vector<RouterData>& parts);
 RouterData online_router_data(const labels::LabelSet& labels, model::Backbone& backbone);

@@ -97,7 +97,8 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
   const bool stream = o.max_memory_gb > 0 && o.inputs != "online";
   std::vector<labels::LabelSet> sets;
   for (const std::string& dir : dirs) {
-    sets.push_back(labels::read_label_set(dir, /*features=*/!stream));
+    // Without features: training reads them from the shards (labels::ShardFeatures), into memory or per batch.
+    sets.push_back(labels::read_label_set(dir, /*features=*/false));
     DRLLM_CHECK(!sets.back().rows.empty(), dir, ": no labelled examples");
     DRLLM_CHECK(sets.back().header.model_fingerprint == sets.front().header.model_fingerprint, dir,
                 " was labelled with another model than ", dirs.front());
@@ -121,16 +122,13 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
   std::string hashes;
   for (const labels::LabelSet& set : sets) {
     if (inputs == "cached") {
-      parts.push_back(stream ? streamed_router_data(set) : cached_router_data(set));
+      parts.push_back(cached_router_data(set, stream));
     } else {
       if (root) log_info() << "computing router inputs along " << set.rows.size() << " labelled plans with " << o.model << "\n";
       parts.push_back(online_router_data(set, *backbone));
     }
     hashes += labels::rows_sha256(set.header, set.rows);
   }
-  // The label rows' own copies of the features are not needed once they are in the inputs' tensor.
-  for (labels::LabelSet& set : sets)
-    for (labels::LabelRow& row : set.rows) std::vector<uint16_t>().swap(row.features);
   RouterData all = concatenate(parts);
   parts.clear();
   if (o.max_memory_gb > 0) check_memory_bound(all.inputs, o, runtime.size(), root);

@@ -17,10 +17,11 @@ std::mutex& hdf5_lock() {
   return lock;
 }
 
-bool holds_inf_or_nan(const uint16_t* values, int64_t n) {
+// The first value that is Inf or NaN (float16 with every exponent bit set), or -1.
+int64_t first_inf_or_nan(const uint16_t* values, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
-    if ((values[i] & 0x7c00) == 0x7c00) return true;  // float16 with every exponent bit set
-  return false;
+    if ((values[i] & 0x7c00) == 0x7c00) return i;
+  return -1;
 }
 
 }  // namespace
@@ -73,7 +74,8 @@ void ShardFeatures::read(int64_t row, uint16_t* out) const {
     std::lock_guard<std::mutex> guard(hdf5_lock());
     open_->file.read_rows("features", formats::hdf5::float16_type(), static_cast<hsize_t>(row), 1, out);
   }
-  DRLLM_CHECK(!holds_inf_or_nan(out, row_values()), open_->file.path(), ": row ", row,
+  const int64_t bad = first_inf_or_nan(out, row_values());
+  DRLLM_CHECK(bad < 0, open_->file.path(), ": row ", row, ", layer ", bad / (kFeatureWindows * open_->dim),
               ": router features hold Inf or NaN (float16 overflow of the hidden states?); delete the shard to "
               "search its examples again");
 }

@@ -20,8 +20,8 @@ int main(int argc, char** argv) try {
     std::cerr << "usage: drllm_train_step LABELS OUT.safetensors\n";
     return 2;
   }
-  const labels::LabelSet set = labels::read_label_set(argv[1], /*features=*/true);
-  const train::RouterData data = train::cached_router_data(set), none = data.subset({});
+  const labels::LabelSet set = labels::read_label_set(argv[1]);
+  const train::RouterData data = train::cached_router_data(set, /*stream=*/false), none = data.subset({});
   train::TrainOptions options;
   options.batch = 4;
   options.micro_batch = 1;

@@ -70,7 +70,7 @@ struct EvalSet {
 
 class Demo {
  public:
-  Demo(const DemoOptions& o, const dist::Runtime& runtime, int threads) : o_(o), runtime_(runtime), threads_(threads) {}
+  Demo(const DemoOptions& o, dist::Runtime& runtime, int threads) : o_(o), runtime_(runtime), threads_(threads) {}
 
   void run() {
     const std::vector<LabelStage> stages = {
@@ -280,7 +280,7 @@ class Demo {
   }
 
   const DemoOptions& o_;
-  const dist::Runtime& runtime_;
+  dist::Runtime& runtime_;
   const int threads_;
   std::vector<LabelStage> searched_;
   std::vector<std::string> eval_sets_;

@@ -50,6 +50,11 @@ void add_search(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--out", o->job.out, "label folder (shards, manifest.json, summary.json); rerun to resume")
       ->capture_default_str();
   add_backbone_options(cmd, o->job.backbone);
+  cmd->add_option("--pipeline-stages", o->job.pipeline_stages,
+                  "split the backbone into S stages of consecutive layers, one per rank (balanced by parameter "
+                  "bytes): the job's ranks form N/S pipelines, each searching as one rank would; run under mpirun "
+                  "-np N with N a multiple of S. Fixed plans only: labels equal one process's")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--policy", o->job.policy, "tree (the paper) or chain (the released code)")
       ->capture_default_str()->check(CLI::IsMember({"tree", "chain"}));
   cmd->add_option("--simulations", o->job.mcts.simulations, "MCTS simulations per example")->capture_default_str();

@@ -28,13 +28,13 @@ void MpiCommunicator::allreduce_sum(at::Tensor& tensor) {
   if (!runtime_.uses_mpi() || runtime_.size() == 1) return;
   check_cpu_contiguous(tensor, "allreduce");
   DRLLM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(tensor.numel()), mpi_type(tensor),
-                                MPI_SUM, MPI_COMM_WORLD));
+                                MPI_SUM, comm_of(runtime_)));
 }
 
 void MpiCommunicator::broadcast(at::Tensor& tensor, int root) {
   if (!runtime_.uses_mpi() || runtime_.size() == 1) return;
   check_cpu_contiguous(tensor, "broadcast");
-  DRLLM_MPI_CHECK(MPI_Bcast(tensor.data_ptr(), static_cast<int>(tensor.numel()), mpi_type(tensor), root, MPI_COMM_WORLD));
+  DRLLM_MPI_CHECK(MPI_Bcast(tensor.data_ptr(), static_cast<int>(tensor.numel()), mpi_type(tensor), root, comm_of(runtime_)));
 }
 
 #ifndef DRLLM_HAVE_NCCL

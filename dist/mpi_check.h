@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/library_check.h"
+#include "dist/runtime.h"
 
 namespace drllm::dist {
 
@@ -17,6 +18,9 @@ inline std::string mpi_error_string(int rc) {
   if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) return "MPI error code " + std::to_string(rc);
   return std::string(text, static_cast<size_t>(length));
 }
+
+// The communicator a Runtime's collectives use: the job's, or the pipeline drivers' (Runtime::split_for_pipelines).
+inline MPI_Comm comm_of(const Runtime& runtime) { return MPI_Comm_f2c(runtime.communicator_handle()); }
 
 }  // namespace drllm::dist
 

@@ -67,6 +67,9 @@ Runtime::Runtime() : launcher_(detect_launcher()) {
   DRLLM_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
   DRLLM_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
   DRLLM_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+  world_rank_ = rank_;
+  world_size_ = size_;
+  comm_handle_ = static_cast<int>(MPI_Comm_c2f(MPI_COMM_WORLD));
   MPI_Comm node;
   DRLLM_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
   DRLLM_MPI_CHECK(MPI_Comm_rank(node, &local_rank_));
@@ -83,13 +86,13 @@ Runtime::Runtime() : launcher_(detect_launcher()) {
 Runtime::~Runtime() = default;
 
 void Runtime::barrier() const {
-  if (uses_mpi_) DRLLM_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+  if (uses_mpi_) DRLLM_MPI_CHECK(MPI_Barrier(comm_of(*this)));
 }
 
 void Runtime::idle_barrier() const {
   if (!uses_mpi_) return;
   MPI_Request request;
-  DRLLM_MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &request));
+  DRLLM_MPI_CHECK(MPI_Ibarrier(comm_of(*this), &request));
   for (int done = 0; !done;) {
     DRLLM_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
     if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -99,21 +102,21 @@ void Runtime::idle_barrier() const {
 int64_t Runtime::sum(int64_t value) const {
   if (!uses_mpi_) return value;
   int64_t total = 0;
-  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &total, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &total, 1, MPI_INT64_T, MPI_SUM, comm_of(*this)));
   return total;
 }
 
 double Runtime::sum(double value) const {
   if (!uses_mpi_) return value;
   double total = 0;
-  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, comm_of(*this)));
   return total;
 }
 
 double Runtime::max(double value) const {
   if (!uses_mpi_) return value;
   double top = 0;
-  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &top, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+  DRLLM_MPI_CHECK(MPI_Allreduce(&value, &top, 1, MPI_DOUBLE, MPI_MAX, comm_of(*this)));
   return top;
 }
 
@@ -121,7 +124,7 @@ std::vector<std::string> Runtime::gather_to_root(const std::string& text) const 
   if (!uses_mpi_) return {text};
   int length = static_cast<int>(text.size());
   std::vector<int> lengths(static_cast<size_t>(size_)), offsets(static_cast<size_t>(size_));
-  DRLLM_MPI_CHECK(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD));
+  DRLLM_MPI_CHECK(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm_of(*this)));
   std::string all;
   if (rank_ == 0) {
     int total = 0;
@@ -132,13 +135,31 @@ std::vector<std::string> Runtime::gather_to_root(const std::string& text) const 
     all.resize(static_cast<size_t>(total));
   }
   DRLLM_MPI_CHECK(MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
-                        MPI_COMM_WORLD));
+                        comm_of(*this)));
   std::vector<std::string> out;
   if (rank_ == 0)
     for (int r = 0; r < size_; ++r)
       out.push_back(all.substr(static_cast<size_t>(offsets[static_cast<size_t>(r)]),
                                static_cast<size_t>(lengths[static_cast<size_t>(r)])));
   return out;
+}
+
+void Runtime::split_for_pipelines(int stages) {
+  DRLLM_CHECK(stages >= 1, "--pipeline-stages must be at least 1, got ", stages);
+  if (stages == 1) return;
+  DRLLM_CHECK(uses_mpi_ && world_size_ % stages == 0, "--pipeline-stages ", stages, " needs a job of a multiple of ",
+              stages, " ranks (one per stage of each pipeline); this one has ", world_size_,
+              uses_mpi_ ? "" : " (started without mpirun or srun)");
+  DRLLM_CHECK(comm_handle_ == static_cast<int>(MPI_Comm_c2f(MPI_COMM_WORLD)), "the job is already split into pipelines");
+  const bool drives = world_rank_ % stages == 0;
+  MPI_Comm group;
+  DRLLM_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, drives ? 0 : 1, world_rank_, &group));
+  DRLLM_MPI_CHECK(MPI_Comm_set_errhandler(group, MPI_ERRORS_RETURN));
+  comm_handle_ = static_cast<int>(MPI_Comm_c2f(group));
+  if (drives) {
+    DRLLM_MPI_CHECK(MPI_Comm_rank(group, &rank_));
+    DRLLM_MPI_CHECK(MPI_Comm_size(group, &size_));
+  }
 }
 
 namespace {

@@ -42,8 +42,20 @@ class Runtime {
   // "[rank 1/2] " in a parallel job, "" alone: the prefix of every message a rank prints.
   std::string prefix() const;
 
+  // Pipeline stages (dist/pipeline.h): every `stages`-th rank from 0 drives a pipeline, the ranks after it serve
+  // its later stages. A collective: afterwards rank(), size() and every collective of this Runtime (and of the
+  // work queue and communicators made from it) span the drivers only, so the drivers work as the ranks of a job
+  // without pipelines. A serving rank keeps its rank in the job (never the root) and makes no collective calls.
+  void split_for_pipelines(int stages);
+  int world_rank() const { return world_rank_; }
+  int world_size() const { return world_size_; }
+  // The MPI communicator of the collectives, as MPI's Fortran handle (keeps <mpi.h> out of this header).
+  int communicator_handle() const { return comm_handle_; }
+
  private:
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  int world_rank_ = 0, world_size_ = 1;
+  int comm_handle_ = -1;  // -1 until MPI is up
   Launcher launcher_ = Launcher::Single;
   bool uses_mpi_ = false;
 };

@@ -65,13 +65,13 @@ std::vector<uint32_t> WorkQueue::next() {
     chunk = take_chunk();
   } else {
     int64_t message[3] = {kAskForWork, here_.finished, here_.notable};
-    DRLLM_MPI_CHECK(MPI_Send(message, 3, MPI_INT64_T, 0, kRequestTag, MPI_COMM_WORLD));
+    DRLLM_MPI_CHECK(MPI_Send(message, 3, MPI_INT64_T, 0, kRequestTag, comm_of(runtime_)));
     MPI_Status status;
-    DRLLM_MPI_CHECK(MPI_Probe(0, kReplyTag, MPI_COMM_WORLD, &status));
+    DRLLM_MPI_CHECK(MPI_Probe(0, kReplyTag, comm_of(runtime_), &status));
     int count = 0;
     DRLLM_MPI_CHECK(MPI_Get_count(&status, MPI_UINT32_T, &count));
     chunk.resize(static_cast<size_t>(count));
-    DRLLM_MPI_CHECK(MPI_Recv(chunk.data(), count, MPI_UINT32_T, 0, kReplyTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    DRLLM_MPI_CHECK(MPI_Recv(chunk.data(), count, MPI_UINT32_T, 0, kReplyTag, comm_of(runtime_), MPI_STATUS_IGNORE));
   }
   if (chunk.empty()) done_here_ = true;  // the server counts this rank as gone when it sends an empty chunk
   return chunk;
@@ -83,7 +83,7 @@ void WorkQueue::stop() {
     closed_ = true;
   } else if (!done_here_) {
     int64_t message[3] = {kLeaving, 0, 0};
-    DRLLM_MPI_CHECK(MPI_Send(message, 3, MPI_INT64_T, 0, kRequestTag, MPI_COMM_WORLD));
+    DRLLM_MPI_CHECK(MPI_Send(message, 3, MPI_INT64_T, 0, kRequestTag, comm_of(runtime_)));
   }
   done_here_ = true;
 }
@@ -111,7 +111,7 @@ void WorkQueue::serve_requests() {
   int64_t message[3] = {0, 0, 0};  // {kind, the sender's WorkTally}
   MPI_Request request;
   MPI_Status status;
-  DRLLM_MPI_CHECK(MPI_Irecv(message, 3, MPI_INT64_T, MPI_ANY_SOURCE, kRequestTag, MPI_COMM_WORLD, &request));
+  DRLLM_MPI_CHECK(MPI_Irecv(message, 3, MPI_INT64_T, MPI_ANY_SOURCE, kRequestTag, comm_of(runtime_), &request));
   while (remaining > 0 && !abandon_) {
     int arrived = 0;
     DRLLM_MPI_CHECK(MPI_Test(&request, &arrived, &status));
@@ -127,13 +127,13 @@ void WorkQueue::serve_requests() {
         chunk = take_chunk();
       }
       DRLLM_MPI_CHECK(MPI_Send(chunk.data(), static_cast<int>(chunk.size()), MPI_UINT32_T, status.MPI_SOURCE,
-                               kReplyTag, MPI_COMM_WORLD));
+                               kReplyTag, comm_of(runtime_)));
       if (chunk.empty()) --remaining;
     } else {
       --remaining;
     }
     if (remaining > 0)
-      DRLLM_MPI_CHECK(MPI_Irecv(message, 3, MPI_INT64_T, MPI_ANY_SOURCE, kRequestTag, MPI_COMM_WORLD, &request));
+      DRLLM_MPI_CHECK(MPI_Irecv(message, 3, MPI_INT64_T, MPI_ANY_SOURCE, kRequestTag, comm_of(runtime_), &request));
   }
   if (remaining > 0) {  // abandoned while an error unwinds: the job is about to be aborted, so a failure to cancel
     MPI_Cancel(&request);  // changes nothing and is not checked

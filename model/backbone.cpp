@@ -18,8 +18,23 @@
 
 namespace drllm::model {
 
-Backbone::Backbone(ModelConfig config, BackboneWeights weights, at::Device device)
-    : config_(std::move(config)), weights_(std::move(weights)), device_(device), rope_(config_, device) {}
+namespace {
+// The dtype the weights hold: a later stage has no embeddings, so it is read from the first tensor there is.
+at::ScalarType weights_dtype(const BackboneWeights& w, const StageRange& stage) {
+  if (w.embed.defined()) return w.embed.scalar_type();
+  DRLLM_CHECK(stage.begin < stage.end && w.layers.at(static_cast<size_t>(stage.begin)).qkv_w.defined(),
+              "a backbone stage without weights");
+  return w.layers[static_cast<size_t>(stage.begin)].qkv_w.scalar_type();
+}
+}  // namespace
+
+Backbone::Backbone(ModelConfig config, BackboneWeights weights, at::Device device, std::optional<StageRange> stage)
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      device_(device),
+      dtype_(weights_dtype(weights_, stage.value_or(whole_model(config_)))),
+      rope_(config_, device),
+      stage_(stage.value_or(whole_model(config_))) {}
 
 Backbone Backbone::load(const std::string& model_path, const LoadOptions& options) {
   return load(ModelFiles::open(model_path), options);
@@ -57,22 +72,37 @@ Backbone Backbone::load(const ModelFiles& files, const LoadOptions& options) {
     return resolve_compute_dtype(options.dtype, device, checkpoint_dtype);
   };
   ModelConfig config = files.config();
+  DRLLM_CHECK(options.stage_count >= 1 && options.stage_index >= 0 && options.stage_index < options.stage_count,
+              "pipeline stage ", options.stage_index, " of ", options.stage_count, " does not exist");
+  const StageRange stage = options.stage_count == 1
+                               ? whole_model(config)
+                               : split_by_parameter_bytes(config, options.stage_count)[options.stage_index];
   if (files.is_gguf()) {
     // A quantized file has no single dtype: CUDA computes in bf16 unless told otherwise. Dequantized once per
     // machine and dtype, then mapped (model/converted_cache.h).
     at::ScalarType dtype = compute_dtype("bfloat16");
-    BackboneWeights weights = load_gguf_weights_cached(files, config, dtype, device, &log_info());
-    return Backbone(std::move(config), std::move(weights), device);
+    BackboneWeights weights = load_gguf_weights_cached(files, config, dtype, device, &log_info(), stage);
+    return Backbone(std::move(config), std::move(weights), device, stage);
   }
   const formats::SafetensorsCheckpoint& checkpoint = files.safetensors();
   BackboneWeights weights =
-      load_weights(SafetensorsWeightSource(checkpoint, compute_dtype(config.dtype), device), config);
-  return Backbone(std::move(config), std::move(weights), device);
+      load_weights(SafetensorsWeightSource(checkpoint, compute_dtype(config.dtype), device), config, stage);
+  return Backbone(std::move(config), std::move(weights), device, stage);
 }
 
 
 KvCache Backbone::new_cache(RepeatKv mode, int64_t expected_tokens) const {
-  return KvCache(config_.num_layers, mode, expected_tokens);
+  KvCache cache(config_.num_layers, mode, expected_tokens);
+  if (next_stages_) {
+    // The later stages keep this cache's slots of their layers under its handle until its last copy goes.
+    const uint64_t handle = ++next_handle_;
+    std::shared_ptr<Released> released = released_;
+    cache.set_handle(handle, std::shared_ptr<void>(nullptr, [released, handle](void*) {
+                       std::lock_guard<std::mutex> lock(released->mutex);
+                       released->handles.push_back(handle);
+                     }));
+  }
+  return cache;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -84,6 +114,12 @@ Backbone::Forward Backbone::prefill(const at::Tensor& tokens, PlanSource& source
               tokens.sizes());
   DRLLM_CHECK(cache.position() == 0, "prefill: the KV cache already holds ", cache.position(),
               " positions; prefill starts from an empty cache (use decode to extend)");
+  if (!stage_.whole()) {
+    DRLLM_CHECK(tokens.size(0) == 1, "prefill: a model split into pipeline stages runs [1, T] calls (or forward_batch)");
+    Forward out = std::move(forward_packed({{tokens[0], &source, &cache, layer_cache, all_positions}}, observer)[0]);
+    out.logits = out.logits.unsqueeze(0);
+    return out;
+  }
   source.begin_forward(/*prefill=*/true);
   Forward out;
   out.logits = logits(run_layers(tokens, source, cache, observer, layer_cache, out.plan), all_positions);
@@ -94,6 +130,12 @@ Backbone::Forward Backbone::decode(const at::Tensor& tokens, PlanSource& source,
                                   const LayerObserver& observer, LayerResultCache* layer_cache) {
   DRLLM_CHECK(tokens.dim() == 2 && tokens.size(1) == 1, "decode: tokens must be [B, 1], got ", tokens.sizes());
   DRLLM_CHECK(cache.position() > 0, "decode: the KV cache is empty; run prefill first");
+  if (!stage_.whole()) {
+    DRLLM_CHECK(tokens.size(0) == 1, "decode: a model split into pipeline stages runs [1, 1] calls (or forward_batch)");
+    Forward out = std::move(forward_packed({{tokens[0], &source, &cache, layer_cache, false}}, observer)[0]);
+    out.logits = out.logits.unsqueeze(0);
+    return out;
+  }
   source.begin_forward(/*prefill=*/false);
   Forward out;
   out.logits = logits(run_layers(tokens, source, cache, observer, layer_cache, out.plan), false);

@@ -9,7 +9,11 @@
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <optional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "model/kv_cache.h"
 #include "model/layer_plan.h"
@@ -17,6 +21,8 @@
 #include "model/model_config.h"
 #include "model/plan_source.h"
 #include "model/rope.h"
+#include "model/stage_messages.h"
+#include "model/stage_range.h"
 #include "model/weights.h"
 
 namespace drllm::model {
@@ -44,7 +50,8 @@ class LayerResultCache {
 
 class Backbone {
  public:
-  Backbone(ModelConfig config, BackboneWeights weights, at::Device device);
+  // `stage`: the layers these weights hold in a pipeline (default: the whole model).
+  Backbone(ModelConfig config, BackboneWeights weights, at::Device device, std::optional<StageRange> stage = {});
 
   // The weights of a model folder or .gguf file (model/model_files.h), in the compute dtype on the device.
   static Backbone load(const ModelFiles& files, const LoadOptions& options = {});
@@ -94,7 +101,22 @@ class Backbone {
 
   const ModelConfig& config() const { return config_; }
   at::Device device() const { return device_; }
-  at::ScalarType dtype() const { return weights_.embed.scalar_type(); }
+  at::ScalarType dtype() const { return dtype_; }
+
+  // Pipeline stages (docs/pipeline-stages.md). A backbone loaded as one stage holds only its layers' tensors.
+  // The driver (stage 0) hands every forward call's states to the next stages through `link`, which returns
+  // the last stage's logits: prefill, decode and forward_batch then work as on the whole model, for plans fixed
+  // before the call (a plan source that reads the states would need the routers on every stage: refused).
+  // Every other stage answers the driver's messages with run_stage.
+  const StageRange& stage() const { return stage_; }
+  // The bytes of the weight tensors this backbone holds (a stage: its share; a tied lm_head counted once).
+  int64_t weight_bytes() const;
+  void attach_next_stages(std::shared_ptr<StageLink> link);
+  // Stage > 0: runs this stage's layers for a Forward and returns what goes on (a Forward for the next stage,
+  // or the Reply for the driver from the last).
+  StageMessage run_stage(const StageMessage& forward);
+  // The driver: the handles of caches freed since the last message, which the next one carries.
+  std::vector<uint64_t> take_released_caches();
   const BackboneWeights& weights() const { return weights_; }
   // Layer visits actually computed since load (a LayerResultCache hit computes none).
   int64_t computed_layer_visits() const { return computed_layer_visits_; }
@@ -104,6 +126,22 @@ class Backbone {
   int64_t computed_blocks() const { return computed_blocks_; }
 
  private:
+  // forward_batch with an observer (one sequence only): the path of prefill()/decode() on a pipeline's driver.
+  std::vector<Forward> forward_packed(const std::vector<SequenceStep>& steps, const LayerObserver& observer);
+  // The states of packed sequences as they go through layers.
+  struct Packed {
+    std::vector<at::Tensor> x, cos, sin;  // [t_i, D], [t_i, Dh] each
+    std::vector<int64_t> lengths;
+  };
+  // Runs layers [begin, end) on every sequence of `p`: decide(i, layer) says how often sequence i runs a layer,
+  // observe(i, layer, pass, state) sees the state entering it (may be null), layer_caches[i] may be null.
+  using DecideRuns = std::function<int(size_t sequence, int64_t layer)>;
+  using ObserveState = std::function<void(size_t sequence, int64_t layer, int pass, const at::Tensor& state)>;
+  void run_packed_layers(Packed& p, int64_t begin, int64_t end, const std::vector<KvCache*>& caches,
+                         const std::vector<LayerResultCache*>& layer_caches, const DecideRuns& decide,
+                         const ObserveState& observe, std::vector<std::vector<uint8_t>>& counts);
+  // The last stage's logits of packed sequences: [t_i, V] where all_positions[i], else [V].
+  std::vector<at::Tensor> packed_logits(const Packed& p, const std::vector<bool>& all_positions) const;
   // tokens [B, T] -> hidden [B, T, D] after the planned layers (before the final norm); `ran` receives the plan.
   at::Tensor run_layers(const at::Tensor& tokens, PlanSource& source, KvCache& cache, const LayerObserver& observer,
                         LayerResultCache* layer_cache, LayerPlan& ran);
@@ -139,7 +177,17 @@ class Backbone {
   ModelConfig config_;
   BackboneWeights weights_;
   at::Device device_;
+  at::ScalarType dtype_;
   Rope rope_;
+  StageRange stage_;
+  std::shared_ptr<StageLink> next_stages_;  // the driver's, when the model is split
+  struct Released {                          // caches freed on the driver, to tell the other stages
+    std::mutex mutex;
+    std::vector<uint64_t> handles;
+  };
+  std::shared_ptr<Released> released_ = std::make_shared<Released>();
+  mutable uint64_t next_handle_ = 0;
+  std::unordered_map<uint64_t, KvCache> stage_caches_;  // a later stage's: the driver's caches, by handle
 };
 
 }  // namespace drllm::model

@@ -26,10 +26,21 @@ at::Tensor gather(const std::vector<at::Tensor>& parts, const std::vector<size_t
 }  // namespace
 
 std::vector<Backbone::Forward> Backbone::forward_batch(const std::vector<SequenceStep>& steps) {
+  return forward_packed(steps, nullptr);
+}
+
+std::vector<Backbone::Forward> Backbone::forward_packed(const std::vector<SequenceStep>& steps,
+                                                        const LayerObserver& observer) {
   at::NoGradGuard no_grad;
   const size_t n = steps.size();
   DRLLM_CHECK(n >= 1, "forward_batch: no sequences");
-  std::vector<int64_t> lengths(n), starts(n);
+  DRLLM_CHECK(!observer || n == 1, "forward_batch: an observer sees one sequence");
+  DRLLM_CHECK(stage_.first(), "forward_batch: stage ", stage_.index, " of a pipeline runs only what the driver sends");
+  DRLLM_CHECK(stage_.whole() || next_stages_, "forward_batch: this backbone is stage 0 of ", stage_.count,
+              " but is linked to no other stages");
+  Packed p;
+  p.lengths.resize(n);
+  std::vector<int64_t> starts(n);
   std::vector<at::Tensor> ids(n), positions(n);
   for (size_t i = 0; i < n; ++i) {
     const SequenceStep& s = steps[i];
@@ -37,15 +48,17 @@ std::vector<Backbone::Forward> Backbone::forward_batch(const std::vector<Sequenc
     DRLLM_CHECK(s.tokens.dim() == 1 && s.tokens.size(0) >= 1 && s.tokens.scalar_type() == at::kLong,
                 "forward_batch: sequence ", i, ": tokens must be [t] int64 with t >= 1, got ", s.tokens.sizes(), " ",
                 s.tokens.scalar_type());
-    lengths[i] = s.tokens.size(0);
+    DRLLM_CHECK(stage_.whole() || !s.source->reads_hidden(), "routed plans on a model split into pipeline stages are ",
+                "not built yet: the routers of a stage's layers would have to decide on that stage");
+    p.lengths[i] = s.tokens.size(0);
     starts[i] = s.cache->position();
-    DRLLM_CHECK(starts[i] == 0 || lengths[i] == 1, "forward_batch: sequence ", i, " has ", starts[i],
-                " positions cached and ", lengths[i], " new tokens; after the prefill a sequence takes one token a call");
-    DRLLM_CHECK(!config_.sliding_window || starts[i] + lengths[i] <= *config_.sliding_window, "sequence of ",
-                starts[i] + lengths[i], " tokens exceeds the model's sliding window (", *config_.sliding_window,
+    DRLLM_CHECK(starts[i] == 0 || p.lengths[i] == 1, "forward_batch: sequence ", i, " has ", starts[i],
+                " positions cached and ", p.lengths[i], " new tokens; after the prefill a sequence takes one token a call");
+    DRLLM_CHECK(!config_.sliding_window || starts[i] + p.lengths[i] <= *config_.sliding_window, "sequence of ",
+                starts[i] + p.lengths[i], " tokens exceeds the model's sliding window (", *config_.sliding_window,
                 "), which drllm does not implement");
     ids[i] = s.tokens;
-    positions[i] = at::arange(starts[i], starts[i] + lengths[i], at::kLong);
+    positions[i] = at::arange(starts[i], starts[i] + p.lengths[i], at::kLong);
   }
 
   // Embeddings and rotary tables for all tokens at once, then one [t, D] state per sequence.
@@ -54,37 +67,93 @@ std::vector<Backbone::Forward> Backbone::forward_batch(const std::vector<Sequenc
               "token id outside the vocabulary [0, ", config_.vocab_size, ")");
   at::Tensor embedded = at::embedding(weights_.embed, all_ids);  // [N, D]
   auto [all_cos, all_sin] = rope_.cos_sin(at::cat(positions).to(device_), embedded.scalar_type());
-  std::vector<at::Tensor> x = embedded.split_with_sizes(lengths), cos = all_cos.split_with_sizes(lengths),
-                          sin = all_sin.split_with_sizes(lengths);
+  p.x = embedded.split_with_sizes(p.lengths);
+  p.cos = all_cos.split_with_sizes(p.lengths);
+  p.sin = all_sin.split_with_sizes(p.lengths);
 
   std::vector<std::vector<uint8_t>> counts(n, std::vector<uint8_t>(static_cast<size_t>(config_.num_layers)));
-  std::vector<bool> cached(n);
+  std::vector<KvCache*> caches(n);
+  std::vector<LayerResultCache*> layer_caches(n);
   for (size_t i = 0; i < n; ++i) {
     steps[i].source->begin_forward(/*prefill=*/starts[i] == 0);
-    // As in run_layers: a plan source that reads the states must see computed ones, not replayed ones.
-    cached[i] = steps[i].layer_cache && !steps[i].source->reads_hidden();
+    caches[i] = steps[i].cache;
+    // As in run_layers: a plan source that reads the states, or an observer, must see computed states, not
+    // replayed ones.
+    if (!steps[i].source->reads_hidden() && !observer) layer_caches[i] = steps[i].layer_cache;
   }
+  auto decide = [&](size_t i, int64_t layer) { return steps[i].source->decide(layer, p.x[i].unsqueeze(0)); };
+  ObserveState observe;
+  if (observer) observe = [&](size_t, int64_t layer, int pass, const at::Tensor& x) { observer(layer, pass, x.unsqueeze(0)); };
+  run_packed_layers(p, 0, stage_.end, caches, layer_caches, decide, observe, counts);
 
-  for (int64_t layer = 0; layer < config_.num_layers; ++layer) {
+  std::vector<at::Tensor> logits_of(n);
+  std::vector<bool> all_positions(n);
+  for (size_t i = 0; i < n; ++i) all_positions[i] = steps[i].all_positions;
+  if (stage_.whole()) {
+    logits_of = packed_logits(p, all_positions);
+  } else {
+    // The rest of each plan is fixed now (no source reads the states): the other stages run it.
+    StageMessage forward;
+    forward.released = take_released_caches();
+    for (size_t i = 0; i < n; ++i) {
+      for (int64_t layer = stage_.end; layer < config_.num_layers; ++layer) {
+        const int runs = decide(i, layer);
+        DRLLM_CHECK(runs >= 0 && runs <= 2, "layer ", layer, " was planned to run ", runs, " times for sequence ", i,
+                    "; a plan entry is 0, 1 or 2");
+        counts[i][static_cast<size_t>(layer)] = static_cast<uint8_t>(runs);
+      }
+      forward.sequences.push_back({caches[i]->handle(), starts[i], p.lengths[i], all_positions[i], bool(observer),
+                                   caches[i]->mode(), caches[i]->position() + 256, counts[i]});
+      caches[i]->advance(p.lengths[i]);
+    }
+    forward.tensor = at::cat(p.x);
+    StageMessage reply = next_stages_->exchange(forward);
+    DRLLM_CHECK(reply.kind == StageMessage::Kind::Reply, "the last pipeline stage did not reply with logits");
+    computed_layer_visits_ += reply.layer_visits;
+    computed_blocks_ += reply.blocks;
+    for (const ObservedState& o : reply.observed) observer(o.layer, static_cast<int>(o.pass), o.state.unsqueeze(0));
+    int64_t row = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t rows = all_positions[i] ? p.lengths[i] : 1;
+      DRLLM_CHECK(row + rows <= reply.tensor.size(0), "the last pipeline stage sent too few logits");
+      logits_of[i] = all_positions[i] ? reply.tensor.narrow(0, row, rows) : reply.tensor[row];
+      row += rows;
+    }
+  }
+  std::vector<Forward> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (stage_.whole()) caches[i]->advance(p.lengths[i]);
+    out[i].logits = logits_of[i];
+    out[i].plan = LayerPlan(std::move(counts[i]));
+  }
+  return out;
+}
+
+void Backbone::run_packed_layers(Packed& p, int64_t begin, int64_t end, const std::vector<KvCache*>& caches,
+                                 const std::vector<LayerResultCache*>& layer_caches, const DecideRuns& decide,
+                                 const ObserveState& observe, std::vector<std::vector<uint8_t>>& counts) {
+  const size_t n = p.x.size();
+  for (int64_t layer = begin; layer < end; ++layer) {
     std::vector<int> runs(n);
     std::vector<size_t> computed;  // sequences that run this layer and have no stored result for it
     std::vector<std::vector<int64_t>> before(n);
     for (size_t i = 0; i < n; ++i) {
-      runs[i] = steps[i].source->decide(layer, x[i].unsqueeze(0));
+      if (observe) observe(i, layer, 0, p.x[i]);
+      runs[i] = decide(i, layer);
       DRLLM_CHECK(runs[i] >= 0 && runs[i] <= 2, "layer ", layer, " was planned to run ", runs[i],
                   " times for sequence ", i, "; a plan entry is 0, 1 or 2");
       counts[i][static_cast<size_t>(layer)] = static_cast<uint8_t>(runs[i]);
       if (runs[i] == 0) continue;
-      if (cached[i]) {
+      if (layer_caches[i]) {
         at::Tensor hidden;
         std::vector<LayerResultCache::Append> appends;
-        if (steps[i].layer_cache->lookup(layer, hidden, appends)) {
-          for (const auto& a : appends) steps[i].cache->append(a.slot, a.keys, a.values);
-          x[i] = hidden.squeeze(0);
+        if (layer_caches[i]->lookup(layer, hidden, appends)) {
+          for (const auto& a : appends) caches[i]->append(a.slot, a.keys, a.values);
+          p.x[i] = hidden.squeeze(0);
           continue;
         }
         for (int pass = 0; pass < runs[i]; ++pass)
-          before[i].push_back(steps[i].cache->length(steps[i].cache->slot(layer, pass)));
+          before[i].push_back(caches[i]->length(caches[i]->slot(layer, pass)));
       }
       computed.push_back(i);
     }
@@ -95,46 +164,46 @@ std::vector<Backbone::Forward> Backbone::forward_batch(const std::vector<Sequenc
       for (size_t i : computed)
         if (runs[i] > pass) members.push_back(i);
       if (members.empty()) continue;
+      if (pass == 1 && observe)
+        for (size_t i : members) observe(i, layer, 1, p.x[i]);
       std::vector<int64_t> sizes;
-      for (size_t i : members) sizes.push_back(lengths[i]);
+      for (size_t i : members) sizes.push_back(p.lengths[i]);
       auto attend = [&](const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {  // [1, heads, N, Dh]
         std::vector<at::Tensor> outputs;
         int64_t offset = 0;
         for (size_t i : members) {
-          KvCache& cache = *steps[i].cache;
-          auto [keys, values] =
-              cache.append(cache.slot(layer, pass), k.narrow(2, offset, lengths[i]), v.narrow(2, offset, lengths[i]));
-          outputs.push_back(attention(q.narrow(2, offset, lengths[i]), keys, values));
-          offset += lengths[i];
+          KvCache& cache = *caches[i];
+          const int64_t t = p.lengths[i];
+          auto [keys, values] = cache.append(cache.slot(layer, pass), k.narrow(2, offset, t), v.narrow(2, offset, t));
+          outputs.push_back(attention(q.narrow(2, offset, t), keys, values));
+          offset += t;
         }
         return outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
       };
-      at::Tensor out = block(gather(x, members).unsqueeze(0), layer, gather(cos, members), gather(sin, members),
+      at::Tensor out = block(gather(p.x, members).unsqueeze(0), layer, gather(p.cos, members), gather(p.sin, members),
                              attend)[0];  // [N, D]
       std::vector<at::Tensor> parts = out.split_with_sizes(sizes);
-      for (size_t j = 0; j < members.size(); ++j) x[members[j]] = parts[j];
+      for (size_t j = 0; j < members.size(); ++j) p.x[members[j]] = parts[j];
       computed_layer_visits_ += static_cast<int64_t>(members.size());
       ++computed_blocks_;
     }
     for (size_t i : computed)
-      if (cached[i])
-        steps[i].layer_cache->store(layer, x[i].unsqueeze(0).clone(),
-                                    appended_since(*steps[i].cache, layer, runs[i], before[i]));
+      if (layer_caches[i])
+        layer_caches[i]->store(layer, p.x[i].unsqueeze(0).clone(),
+                               appended_since(*caches[i], layer, runs[i], before[i]));
   }
+}
 
+std::vector<at::Tensor> Backbone::packed_logits(const Packed& p, const std::vector<bool>& all_positions) const {
+  const size_t n = p.x.size();
   std::vector<at::Tensor> last;  // the last position of the sequences that want only it
-  for (size_t i = 0; i < n; ++i) {
-    steps[i].cache->advance(lengths[i]);
-    if (!steps[i].all_positions) last.push_back(x[i].narrow(0, lengths[i] - 1, 1));  // [1, D]
-  }
+  for (size_t i = 0; i < n; ++i)
+    if (!all_positions[i]) last.push_back(p.x[i].narrow(0, p.lengths[i] - 1, 1));  // [1, D]
   at::Tensor last_logits = last.empty() ? at::Tensor() : logits(at::stack(last), /*all_positions=*/false);  // [m, V]
-  std::vector<Forward> out(n);
+  std::vector<at::Tensor> out(n);
   int64_t next_last = 0;
-  for (size_t i = 0; i < n; ++i) {
-    out[i].logits = steps[i].all_positions ? logits(x[i].unsqueeze(0), /*all_positions=*/true)[0]
-                                           : last_logits[next_last++];
-    out[i].plan = LayerPlan(std::move(counts[i]));
-  }
+  for (size_t i = 0; i < n; ++i)
+    out[i] = all_positions[i] ? logits(p.x[i].unsqueeze(0), /*all_positions=*/true)[0] : last_logits[next_last++];
   return out;
 }
 

@@ -206,8 +206,8 @@ std::string remembered_file_sha256(const std::string& path) {
 }
 
 BackboneWeights load_gguf_weights_cached(const ModelFiles& files, const ModelConfig& config, at::ScalarType dtype,
-                                         at::Device device, std::ostream* log) {
-  auto dequantize = [&] { return load_weights(GgufWeightSource(files.gguf(), config, dtype, device), config); };
+                                         at::Device device, std::ostream* log, const StageRange& stage) {
+  auto dequantize = [&] { return load_weights(GgufWeightSource(files.gguf(), config, dtype, device), config, stage); };
   if (!converted_cache_enabled()) return dequantize();
   std::string sha, path;
   std::optional<FileLock> lock;
@@ -221,9 +221,12 @@ BackboneWeights load_gguf_weights_cached(const ModelFiles& files, const ModelCon
     return dequantize();
   }
   auto on_device = [&](BackboneWeights w) {
+    keep_stage_only(w, stage);
     if (device.is_cpu()) return w;
-    for (Field& f : layout(config, w)) *f.tensor = f.tensor->to(device);
-    if (config.tie_word_embeddings) w.lm_head = w.embed;
+    for (Field& f : layout(config, w))
+      if (f.tensor->defined()) *f.tensor = f.tensor->to(device);
+    if (config.tie_word_embeddings && stage.last())  // tied: not a field of its own
+      w.lm_head = stage.first() ? w.embed : w.lm_head.to(device);
     return w;
   };
   if (fs::exists(path)) {

@@ -25,9 +25,10 @@ namespace drllm::model {
 class ModelFiles;
 
 // The GGUF model's weights in `dtype` on `device`, from the converted cache (made first if needed). `log`
-// hears about conversions and rebuilds (nullptr: silent).
+// hears about conversions and rebuilds (nullptr: silent). Only `stage`'s tensors are kept (and moved to the device);
+// the mapped file's other pages are never touched, so they take no memory.
 BackboneWeights load_gguf_weights_cached(const ModelFiles& files, const ModelConfig& config, at::ScalarType dtype,
-                                         at::Device device, std::ostream* log);
+                                         at::Device device, std::ostream* log, const StageRange& stage);
 
 // Whether the cache is on ($DRLLM_CONVERTED_CACHE is not "off" or "0").
 bool converted_cache_enabled();

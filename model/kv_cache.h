@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,14 @@ class KvCache {
   RepeatKv mode() const { return mode_; }
   void clear();
 
+  // In a pipeline (model/stage_messages.h) the later stages keep this cache's slots of their layers under a
+  // handle; `release` runs when the last copy of this cache goes, so that they free theirs.
+  uint64_t handle() const { return handle_; }
+  void set_handle(uint64_t handle, std::shared_ptr<void> release) {
+    handle_ = handle;
+    release_ = std::move(release);
+  }
+
  private:
   struct Slot {
     at::Tensor keys;    // [B, Hkv, capacity, Dh]
@@ -48,6 +57,8 @@ class KvCache {
   int64_t initial_capacity_;
   int64_t position_ = 0;
   std::vector<Slot> slots_;
+  uint64_t handle_ = 0;
+  std::shared_ptr<void> release_;
 };
 
 }  // namespace drllm::model

@@ -10,6 +10,8 @@ struct LoadOptions {
   std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
   // "auto" (model/compute_dtype.h), float32, bfloat16 or float16
   std::string dtype = "auto";
+  // Pipeline stage `stage_index` of `stage_count` (model/stage_range.h): only that stage's tensors are loaded.
+  int stage_index = 0, stage_count = 1;
 };
 
 }  // namespace drllm::model

@@ -73,14 +73,32 @@ at::ScalarType scalar_type_of(const std::string& config_dtype) {
 }
 
 BackboneWeights load_weights(const WeightSource& reader, const ModelConfig& config) {
+  return load_weights(reader, config, whole_model(config));
+}
+
+BackboneWeights load_weights(const WeightSource& reader, const ModelConfig& config, const StageRange& stage) {
   BackboneWeights w;
-  w.embed = reader.get("model.embed_tokens.weight", {config.vocab_size, config.hidden_size});
-  for (int64_t i = 0; i < config.num_layers; ++i) w.layers.push_back(load_layer(reader, config, i));
-  w.final_norm = reader.get("model.norm.weight", {config.hidden_size});
-  // A tied checkpoint may still carry lm_head.weight; the config decides.
-  w.lm_head = config.tie_word_embeddings ? w.embed
-                                         : reader.get("lm_head.weight", {config.vocab_size, config.hidden_size});
+  const std::string embed = "model.embed_tokens.weight";
+  if (stage.first()) w.embed = reader.get(embed, {config.vocab_size, config.hidden_size});
+  w.layers.resize(static_cast<size_t>(config.num_layers));  // a stage's other layers stay empty
+  for (int64_t i = stage.begin; i < stage.end; ++i) w.layers[static_cast<size_t>(i)] = load_layer(reader, config, i);
+  if (stage.last()) {
+    w.final_norm = reader.get("model.norm.weight", {config.hidden_size});
+    // A tied checkpoint may still carry lm_head.weight; the config decides.
+    if (!config.tie_word_embeddings)
+      w.lm_head = reader.get("lm_head.weight", {config.vocab_size, config.hidden_size});
+    else
+      w.lm_head = stage.first() ? w.embed : reader.get(embed, {config.vocab_size, config.hidden_size});
+  }
   return w;
+}
+
+void keep_stage_only(BackboneWeights& w, const StageRange& stage) {
+  if (stage.whole()) return;
+  for (int64_t i = 0; i < static_cast<int64_t>(w.layers.size()); ++i)
+    if (!stage.holds(i)) w.layers[static_cast<size_t>(i)] = LayerWeights{};
+  if (!stage.last()) w.final_norm = w.lm_head = at::Tensor();
+  if (!stage.first()) w.embed = at::Tensor();
 }
 
 }  // namespace drllm::model

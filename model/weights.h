@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/model_config.h"
+#include "model/stage_range.h"
 
 namespace drllm::formats {
 class SafetensorsCheckpoint;
@@ -53,6 +54,10 @@ struct BackboneWeights {
 
 // Reads every tensor the config needs from a source and fuses q/k/v and gate/up (errors name tensor and file).
 BackboneWeights load_weights(const WeightSource& source, const ModelConfig& config);
+// Only the tensors a pipeline stage holds (model/stage_range.h); the other layers' entries stay empty.
+BackboneWeights load_weights(const WeightSource& source, const ModelConfig& config, const StageRange& stage);
+// Drops the tensors outside `stage` (for weights loaded whole, as a mapped converted cache is).
+void keep_stage_only(BackboneWeights& weights, const StageRange& stage);
 
 // A safetensors checkpoint as a WeightSource.
 class SafetensorsWeightSource : public WeightSource {

@@ -10,6 +10,7 @@
 #include "model/model_files.h"
 #include "data/labels/label_summary.h"
 #include "common/console.h"
+#include "common/process_memory.h"
 #include "common/error.h"
 #include "common/folder_lock.h"
 #include "common/atomic_file.h"
@@ -22,6 +23,7 @@
 #include "data/tasks/task.h"
 #include "data/tasks/prompts.h"
 #include "data/text/tokenizer.h"
+#include "dist/pipeline.h"
 #include "dist/runtime.h"
 #include "dist/stop_signal.h"
 #include "dist/work_queue.h"
@@ -40,7 +42,7 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
-nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runtime, int threads) {
+nlohmann::json run_label_search(LabelSearchOptions o, dist::Runtime& runtime, int threads) {
   const std::string me = runtime.prefix();
 
   // 1. Configuration.
@@ -55,8 +57,24 @@ nlohmann::json run_label_search(LabelSearchOptions o, const dist::Runtime& runti
   runtime.barrier();
 
   // 2. Model, tokenizer, the task's setting.
+  // With pipeline stages, each rank loads its stage's layers; the stages after the first serve their driver
+  // until it is done, and the drivers go on as the ranks of a job without stages.
+  dist::Pipeline pipeline(runtime, o.pipeline_stages);
   const model::ModelFiles files = model::ModelFiles::open(o.model);
-  model::Backbone backbone = model::Backbone::load(files, o.backbone);
+  model::Backbone backbone = model::Backbone::load(files, pipeline.stage_options(o.backbone));
+  auto describe_stage = [&] {
+    return cat(pipeline.describe(), "layers ", backbone.stage().begin, "-", backbone.stage().end - 1, ", weights ",
+               backbone.weight_bytes() >> 20, " MiB");
+  };
+  if (!pipeline.drives()) {
+    log_at(LogLevel::Debug) << me << describe_stage() << ": serving\n";
+    const int64_t answered = pipeline.serve(backbone);
+    log_info() << me << describe_stage() << ": served " << answered << " forward calls, peak resident memory "
+               << (peak_resident_bytes() >> 20) << " MiB\n";
+    return {};
+  }
+  pipeline.drive(backbone);
+  if (pipeline.stages() > 1) log_info() << me << describe_stage() << ": driving\n";
   text::Tokenizer tokenizer = files.tokenizer();
   DrllmSettingOptions setting_options;
   setting_options.instruct = o.instruct;

@@ -31,10 +31,12 @@ struct LabelSearchOptions {
   // Examples searched at once, their evaluations batched (search/batched_search.h); the labels do not depend
   // on it. With a memory budget (bytes, 0: none) for the sequences in flight.
   model::BatchOptions batch;
+  // Pipeline stages (dist/pipeline.h): each pipeline of this many ranks searches as one labeller.
+  int pipeline_stages = 1;
 };
 
 // Runs on every rank of `runtime` (a collective). `threads` is only reported. Returns the summary on rank 0
 // (empty elsewhere).
-nlohmann::json run_label_search(LabelSearchOptions options, const dist::Runtime& runtime, int threads);
+nlohmann::json run_label_search(LabelSearchOptions options, dist::Runtime& runtime, int threads);
 
 }  // namespace drllm::search

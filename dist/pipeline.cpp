@@ -1,0 +1,112 @@
+#include "dist/pipeline.h"
+
+#include <chrono>
+#include <climits>
+#include <iostream>
+#include <thread>
+
+#include "common/console.h"
+#include "common/error.h"
+#include "dist/mpi_check.h"
+
+namespace drllm::dist {
+namespace {
+
+constexpr int kStageTag = 7301;  // apart from the work queue's tags (and on the job's communicator, not the drivers')
+
+void send_bytes(const std::vector<uint8_t>& bytes, int to) {
+  DRLLM_CHECK(bytes.size() <= static_cast<size_t>(INT_MAX), "a pipeline stage message of ", bytes.size(),
+              " bytes is over MPI's 2 GiB per message; use smaller batches");
+  DRLLM_MPI_CHECK(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, kStageTag, MPI_COMM_WORLD));
+}
+
+// Waits for the next message from `from`, sleeping between polls: a blocking receive would spin a core that the
+// computing stage needs (two ranks on two cores here).
+std::vector<uint8_t> receive_bytes(int from) {
+  MPI_Status status;
+  for (int waiting = 0;;) {
+    int ready = 0;
+    DRLLM_MPI_CHECK(MPI_Iprobe(from, kStageTag, MPI_COMM_WORLD, &ready, &status));
+    if (ready) break;
+    // Short sleeps while a reply is close (a decode step), longer ones once the wait is long (a driver between jobs).
+    std::this_thread::sleep_for(std::chrono::microseconds(++waiting < 2000 ? 50 : 2000));
+  }
+  int count = 0;
+  DRLLM_MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &count));
+  std::vector<uint8_t> bytes(static_cast<size_t>(count));
+  DRLLM_MPI_CHECK(MPI_Recv(bytes.data(), count, MPI_BYTE, from, kStageTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+  return bytes;
+}
+
+// The driver's link: the Forward to the next rank, the reply from the pipeline's last rank.
+class MpiStageLink final : public model::StageLink {
+ public:
+  MpiStageLink(int next, int last, at::Device device) : next_(next), last_(last), device_(device) {}
+  model::StageMessage exchange(const model::StageMessage& forward) override {
+    send_bytes(model::encode_stage_message(forward), next_);
+    return model::decode_stage_message(receive_bytes(last_), device_);
+  }
+  void stop(const std::vector<uint64_t>& released) override {
+    model::StageMessage m;
+    m.kind = model::StageMessage::Kind::Stop;
+    m.released = released;
+    send_bytes(model::encode_stage_message(m), next_);
+  }
+
+ private:
+  int next_, last_;
+  at::Device device_;
+};
+
+}  // namespace
+
+Pipeline::Pipeline(Runtime& runtime, int stages) : stages_(stages), world_rank_(runtime.world_rank()) {
+  runtime.split_for_pipelines(stages);
+  stage_ = world_rank_ % stages_;
+}
+
+Pipeline::~Pipeline() {
+  if (!link_) return;
+  try {
+    // Not the backbone's freed caches: the backbone may be gone already, and Stop frees everything anyway.
+    link_->stop({});
+  } catch (const std::exception& e) {
+    std::cerr << rank_prefix() << "could not stop the pipeline's stages: " << e.what() << std::endl;
+  }
+}
+
+model::LoadOptions Pipeline::stage_options(model::LoadOptions options) const {
+  options.stage_index = stage_;
+  options.stage_count = stages_;
+  return options;
+}
+
+void Pipeline::drive(model::Backbone& backbone) {
+  if (stages_ == 1) return;
+  DRLLM_CHECK(drives(), "stage ", stage_, " does not drive its pipeline");
+  link_ = std::make_shared<MpiStageLink>(world_rank_ + 1, world_rank_ + stages_ - 1, backbone.device());
+  backbone.attach_next_stages(link_);
+}
+
+int64_t Pipeline::serve(model::Backbone& backbone) {
+  DRLLM_CHECK(!drives(), "the driver of a pipeline does not serve");
+  const int driver = world_rank_ - stage_, previous = world_rank_ - 1, next = world_rank_ + 1;
+  const bool last = stage_ == stages_ - 1;
+  for (int64_t answered = 0;; ++answered) {
+    std::vector<uint8_t> bytes = receive_bytes(previous);
+    model::StageMessage m = model::decode_stage_message(bytes, backbone.device());
+    if (m.kind == model::StageMessage::Kind::Stop) {
+      if (!last) send_bytes(bytes, next);
+      return answered;
+    }
+    model::StageMessage out = backbone.run_stage(m);
+    send_bytes(model::encode_stage_message(out), out.kind == model::StageMessage::Kind::Reply ? driver : next);
+  }
+}
+
+std::string Pipeline::describe() const {
+  if (stages_ == 1) return "";
+  return cat("[stage ", stage_, "/", stages_, " of pipeline ", world_rank_ / stages_, "] ");
+}
+
+}  // namespace drllm::dist

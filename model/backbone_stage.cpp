@@ -1,0 +1,108 @@
+// Backbone on a pipeline stage after the first (docs/pipeline-stages.md): it holds layers [begin, end) and, for
+// each of the driver's KV caches, the slots of those layers. A Forward brings the driver's packed states; the stage
+// runs its layers on them with the same packed loop as forward_batch, so each sequence's result is what one
+// process computes, then passes the states on, or, as the last stage, returns the logits.
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard
+
+#include "common/error.h"
+#include "model/backbone.h"
+
+namespace drllm::model {
+
+void Backbone::attach_next_stages(std::shared_ptr<StageLink> link) {
+  DRLLM_CHECK(stage_.first() && !stage_.whole(), "only stage 0 of a split model drives the other stages");
+  next_stages_ = std::move(link);
+}
+
+int64_t Backbone::weight_bytes() const {
+  int64_t total = 0;
+  auto add = [&](const at::Tensor& t) {
+    if (t.defined()) total += static_cast<int64_t>(t.nbytes());
+  };
+  add(weights_.embed);
+  add(weights_.final_norm);
+  if (!weights_.lm_head.defined() || !weights_.embed.defined() || !weights_.lm_head.is_same(weights_.embed))
+    add(weights_.lm_head);
+  for (const LayerWeights& l : weights_.layers)
+    for (const at::Tensor* t : {&l.input_norm, &l.qkv_w, &l.qkv_b, &l.q_norm, &l.k_norm, &l.o_w, &l.o_b, &l.post_norm,
+                                &l.gate_up_w, &l.gate_up_b, &l.down_w, &l.down_b})
+      add(*t);
+  return total;
+}
+
+std::vector<uint64_t> Backbone::take_released_caches() {
+  std::lock_guard<std::mutex> lock(released_->mutex);
+  std::vector<uint64_t> out;
+  out.swap(released_->handles);
+  return out;
+}
+
+StageMessage Backbone::run_stage(const StageMessage& forward) {
+  at::NoGradGuard no_grad;
+  DRLLM_CHECK(!stage_.first(), "run_stage: stage 0 drives; it does not serve");
+  DRLLM_CHECK(forward.kind == StageMessage::Kind::Forward, "run_stage: not a Forward message");
+  for (uint64_t handle : forward.released) stage_caches_.erase(handle);
+  const size_t n = forward.sequences.size();
+  Packed p;
+  std::vector<at::Tensor> positions;
+  std::vector<KvCache*> caches(n);
+  std::vector<std::vector<uint8_t>> counts(n);
+  std::vector<bool> all_positions(n);
+  int64_t rows = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const StageSequence& s = forward.sequences[i];
+    DRLLM_CHECK(static_cast<int64_t>(s.counts.size()) == config_.num_layers, "pipeline stage: a plan of ",
+                s.counts.size(), " layers for a model of ", config_.num_layers);
+    auto it = stage_caches_.find(s.handle);
+    if (s.start == 0 || it == stage_caches_.end()) {
+      // A prefill (or a cache the driver cleared): this stage's slots start empty.
+      DRLLM_CHECK(s.start == 0, "pipeline stage: sequence ", s.handle, " continues at position ", s.start,
+                  " but this stage holds no cache for it");
+      it = stage_caches_.insert_or_assign(s.handle, KvCache(config_.num_layers, s.repeat, s.expected_tokens)).first;
+    }
+    KvCache& cache = it->second;
+    DRLLM_CHECK(cache.position() == s.start, "pipeline stage: sequence ", s.handle, " is at position ",
+                cache.position(), " here and ", s.start, " on the driver");
+    caches[i] = &cache;
+    counts[i] = s.counts;
+    all_positions[i] = s.all_positions;
+    p.lengths.push_back(s.length);
+    positions.push_back(at::arange(s.start, s.start + s.length, at::kLong));
+    rows += s.length;
+  }
+  DRLLM_CHECK(forward.tensor.defined() && forward.tensor.dim() == 2 && forward.tensor.size(0) == rows &&
+                  forward.tensor.size(1) == config_.hidden_size && forward.tensor.scalar_type() == dtype_,
+              "pipeline stage: the states sent are not [", rows, ", ", config_.hidden_size, "] ", dtype_);
+  auto [all_cos, all_sin] = rope_.cos_sin(at::cat(positions).to(device_), dtype_);
+  p.x = forward.tensor.split_with_sizes(p.lengths);
+  p.cos = all_cos.split_with_sizes(p.lengths);
+  p.sin = all_sin.split_with_sizes(p.lengths);
+
+  StageMessage out;
+  out.observed = forward.observed;
+  const int64_t visits = computed_layer_visits_, blocks = computed_blocks_;
+  auto decide = [&](size_t i, int64_t layer) { return static_cast<int>(counts[i][static_cast<size_t>(layer)]); };
+  auto observe = [&](size_t i, int64_t layer, int pass, const at::Tensor& x) {
+    if (forward.sequences[i].observe) out.observed.push_back({static_cast<int64_t>(i), layer, pass, x});
+  };
+  run_packed_layers(p, stage_.begin, stage_.end, caches, std::vector<LayerResultCache*>(n, nullptr), decide, observe,
+                    counts);
+  for (size_t i = 0; i < n; ++i) caches[i]->advance(p.lengths[i]);
+  out.layer_visits = forward.layer_visits + (computed_layer_visits_ - visits);
+  out.blocks = forward.blocks + (computed_blocks_ - blocks);
+  if (stage_.last()) {
+    out.kind = StageMessage::Kind::Reply;
+    std::vector<at::Tensor> logits_of = packed_logits(p, all_positions);
+    for (at::Tensor& l : logits_of)
+      if (l.dim() == 1) l = l.unsqueeze(0);
+    out.tensor = at::cat(logits_of);
+  } else {
+    out.kind = StageMessage::Kind::Forward;
+    out.released = forward.released;
+    out.sequences = forward.sequences;
+    out.tensor = at::cat(p.x);
+  }
+  return out;
+}
+
+}  // namespace drllm::model

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Pipeline stages under real mpirun, checked with h5py: a search with the backbone split into 2 stages on 2 ranks,
+and 4 ranks as 2 pipelines x 2 stages, give one process's labels and router features byte for byte; each stage
+holds about its share of the weights (its own report, against the split worked out from the shapes); kill -9 of
+a stage mid-search, then a rerun: the uninterrupted labels, nothing lost or twice; a job whose ranks are not a
+multiple of the stages is refused with a clear message.
+
+usage: test_pipeline_stages.py DRLLM DATASETS_DIR WORK_DIR
+"""
+import glob
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklist import Checklist, once  # noqa: E402
+from interrupt import kill_one_rank, mpi_environment, start_until  # noqa: E402
+
+drllm, datasets, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+checks = Checklist()
+check = checks.check
+env = mpi_environment()
+data = os.path.join(datasets, "arc_challenge_train.jsonl")
+N = 4
+
+
+def command(out, stages=None, output=("--log-level", "debug")):
+    return [drllm, *output, "search", "--data", data, "--limit", str(N), "--simulations", "6", "--seed", "5",
+            "--shard-rows", "1", "--chunk", "1", "--batch", "2", "--save-features", "--out", out] + \
+           (["--pipeline-stages", str(stages)] if stages else [])
+
+
+def mpirun(ranks):
+    return ["mpirun", "-np", str(ranks)] + (["--oversubscribe"] if ranks > 2 else [])
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
+
+
+FIELDS = ["item_id", "example_index", "labels", "best_path", "baseline_correct", "best_correct", "improved",
+          "num_evaluations", "prompt_tokens", "question", "gold", "best_response", "default_response", "good_paths",
+          "feature_windows"]
+
+
+def rows_of(folder):
+    """Every row of every shard, features as bytes, keyed by example index (an example twice fails)."""
+    rows = {}
+    for path in sorted(glob.glob(os.path.join(folder, "shard-*.h5"))):
+        with h5py.File(path, "r") as f:
+            for i in range(len(f["item_id"])):
+                row = tuple(repr(np.asarray(f[k][i]).tolist()) for k in FIELDS) + (f["features"][i].tobytes(),)
+                index = int(f["example_index"][i])
+                if index in rows:
+                    raise AssertionError(f"example {index} twice (again in {path})")
+                rows[index] = row
+    return rows
+
+
+@once
+def reference():
+    out = os.path.join(work, "single")
+    r = run(command(out))
+    if not check(r.returncode == 0, "a single-process search runs", r.stderr[-2000:]):
+        raise RuntimeError("no reference labels")
+    return rows_of(out)
+
+
+def stage_reports(stderr):
+    """(first layer, last layer, weights MiB, peak MiB) of each serving stage's closing line."""
+    return [tuple(int(x) for x in m) for m in re.findall(
+        r"layers (\d+)-(\d+), weights (\d+) MiB: served \d+ forward calls, peak resident memory (\d+) MiB", stderr)]
+
+
+def two_stages_equal_one_process():
+    """2 stages on 2 ranks: the labels, responses and saved router features of one process, byte for byte"""
+    want = reference()
+    out = os.path.join(work, "stages2")
+    r = run(mpirun(2) + command(out, stages=2))
+    check(r.returncode == 0, "mpirun -np 2 search --pipeline-stages 2 runs", r.stderr[-3000:])
+    got = rows_of(out)
+    check(sorted(got) == list(range(N)), "every example labelled once", sorted(got))
+    check(got == want, "2 stages give one process's labels and features byte for byte")
+    shards = {os.path.basename(s).split("-")[1] for s in glob.glob(os.path.join(out, "shard-*.h5"))}
+    check(shards == {"r00000"}, "only the driver writes shards", shards)
+    reports = stage_reports(r.stderr)
+    driving = re.findall(r"layers (\d+)-(\d+), weights (\d+) MiB: driving", r.stderr)
+    check(len(reports) == 1 and len(driving) == 1, "the driver and the serving stage each report their layers",
+          r.stderr[-2000:])
+    if reports and driving:
+        first, last, served_mib, peak = reports[0]
+        d_first, d_last, driver_mib = (int(x) for x in driving[0])
+        # SmolLM2-135M: 30 layers and tied 49152 x 576 embeddings; the split by bytes gives each stage one copy.
+        check(d_first == 0 and int(d_last) + 1 == first and last == 29, "the stages cover layers 0-29 in order",
+              (driving, reports))
+        check(abs(served_mib - driver_mib) <= 0.15 * driver_mib,
+              f"the stages' weights are about equal shares ({driver_mib} and {served_mib} MiB)")
+        print(f"  stage weights: {driver_mib} MiB (layers 0-{d_last}) and {served_mib} MiB (layers {first}-29); "
+              f"serving stage's peak RSS {peak} MiB")
+
+
+def two_pipelines_of_two_stages():
+    """4 ranks as 2 pipelines x 2 stages share the work queue as 2 labellers: the same labels"""
+    want = reference()
+    out = os.path.join(work, "stages2x2")
+    r = run(mpirun(4) + command(out, stages=2))
+    check(r.returncode == 0, "mpirun -np 4 search --pipeline-stages 2 runs", r.stderr[-3000:])
+    check(rows_of(out) == want, "2 pipelines x 2 stages give one process's labels and features")
+    shards = {os.path.basename(s).split("-")[1] for s in glob.glob(os.path.join(out, "shard-*.h5"))}
+    check(shards <= {"r00000", "r00001"} and len(stage_reports(r.stderr)) == 2,
+          "the two drivers write the shards (as ranks 0 and 1 of the drivers), two stages serve", shards)
+
+
+def killed_stage_then_resume():
+    """kill -9 of a rank of a 2-stage search after 2 examples are done, then the same command: the labels of the
+    uninterrupted run, nothing lost or twice"""
+    want = reference()
+    out = os.path.join(work, "killed")
+    p, _ = start_until(mpirun(2) + command(out, stages=2), env, lambda seen: sum("example " in l for l in seen) == 2)
+    killed = kill_one_rank(p, random.Random(3))
+    r = run(mpirun(2) + command(out, stages=2))
+    check(killed and r.returncode == 0, "the rerun after kill -9 of a stage succeeds", r.stderr[-2000:])
+    check(rows_of(out) == want, "kill -9 of a stage + rerun: the uninterrupted labels")
+    check("already in" in r.stderr, "the rerun says what it resumes from")
+
+
+def bad_layouts_refused():
+    """3 ranks for 2 stages, and stages without mpirun, are refused with the reason"""
+    r = run(mpirun(3) + command(os.path.join(work, "np3"), stages=2))
+    check(r.returncode != 0 and "multiple of 2" in r.stderr, "3 ranks for 2 stages are refused", r.stderr[-1500:])
+    r = run(command(os.path.join(work, "alone"), stages=2))
+    check(r.returncode != 0 and "multiple of 2" in r.stderr and "without mpirun" in r.stderr,
+          "--pipeline-stages 2 in one process is refused", r.stderr[-1500:])
+
+
+checks.run([two_stages_equal_one_process, two_pipelines_of_two_stages, killed_stage_then_resume, bad_layouts_refused])
+checks.finish()

@@ -21,6 +21,8 @@
 #include "model/compute_dtype.h"
 #include "model/batch_generation.h"
 #include "model/generate.h"
+#include "dist/pipeline.h"
+#include "dist/runtime.h"
 
 namespace drllm::cli {
 namespace {
@@ -46,6 +48,7 @@ struct GenerateOptions {
   std::string routers;  // exported routers: each prompt's plan decided by them
   routing::RoutingOptions routing;
   BatchFlags batch;
+  int pipeline_stages = 1;
 };
 
 std::vector<std::string> read_prompts_file(const std::string& path) {
@@ -70,7 +73,17 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
   int threads = configure_threads(common.threads);
   auto t0 = std::chrono::steady_clock::now();
   const model::ModelFiles files = model::ModelFiles::open(o.model_dir);
-  model::Backbone backbone = model::Backbone::load(files, o.backbone);
+  // With pipeline stages (mpirun -np S): rank 0 generates, the others serve their layers until it is done.
+  dist::Runtime runtime;
+  dist::Pipeline pipeline(runtime, o.pipeline_stages);
+  DRLLM_CHECK(o.pipeline_stages == 1 || runtime.world_size() == o.pipeline_stages, "generate --pipeline-stages ",
+              o.pipeline_stages, " runs one pipeline: start it with mpirun -np ", o.pipeline_stages);
+  model::Backbone backbone = model::Backbone::load(files, pipeline.stage_options(o.backbone));
+  if (!pipeline.drives()) {
+    pipeline.serve(backbone);
+    return;
+  }
+  pipeline.drive(backbone);
   const model::ModelConfig& config = backbone.config();
   model::LayerPlan plan = o.plan.empty() ? model::LayerPlan::all_execute(config.num_layers)
                                          : model::LayerPlan::parse(o.plan);
@@ -203,6 +216,10 @@ void add_generate(CLI::App& app, const CommonOptions& common) {
   cmd->add_option("--repeat-kv", o->repeat_kv, "KV cache of a repeated layer: shared (as transformers) or separate")
       ->capture_default_str()->check(CLI::IsMember({"shared", "separate"}));
   add_backbone_options(cmd, o->backbone);
+  cmd->add_option("--pipeline-stages", o->pipeline_stages,
+                  "split the backbone into S stages of consecutive layers, one per rank, under mpirun -np S "
+                  "(docs/pipeline-stages.md); fixed plans only")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   add_batch_options(cmd, o->batch, "prompts generated");
   cmd->add_option("--routers", o->routers, "routers (drllm export-routers): each prompt's plan is theirs");
   cmd->add_option("--router-p", o->routing.p, "control knob p in [-1, 1]: -0.5 the pure router, 0.5 always "

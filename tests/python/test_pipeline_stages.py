@@ -3,7 +3,7 @@
 and 4 ranks as 2 pipelines x 2 stages, give one process's labels and router features byte for byte; each stage
 holds about its share of the weights (its own report, against the split worked out from the shapes); kill -9 of
 a stage mid-search, then a rerun: the uninterrupted labels, nothing lost or twice; a job whose ranks are not a
-multiple of the stages is refused with a clear message.
+multiple of the stages is refused with a clear message; drllm generate on 2 stages prints one process's answers.
 
 usage: test_pipeline_stages.py DRLLM DATASETS_DIR WORK_DIR
 """
@@ -132,6 +132,22 @@ def killed_stage_then_resume():
     check("already in" in r.stderr, "the rerun says what it resumes from")
 
 
+def generation_equals_one_process():
+    """drllm generate along a plan with skips and repeats on both stages: the answers, ids and layer visits of one
+    process, and 2 pipelines are refused (generate runs one)"""
+    plan = ",".join("0" if l in (3, 20) else "2" if l in (5, 27) else "1" for l in range(30))
+    gen = [drllm, "generate", "--jsonl", "--max-new-tokens", "12", "--plan", plan, "--prompt", "What is the capital of France?",
+           "--prompt", "Name three primary colours.", "--prompt", "2 + 2 ="]
+    one = run(gen)
+    two = run(mpirun(2) + gen + ["--pipeline-stages", "2"])
+    check(one.returncode == 0 and two.returncode == 0, "generate runs alone and on 2 stages", two.stderr[-2000:])
+    lines = [l for l in two.stdout.splitlines() if l.startswith("{")]
+    check(len(lines) == 3 and lines == [l for l in one.stdout.splitlines() if l.startswith("{")],
+          "2 stages print one process's answers, ids, plans and layer visits", (one.stdout, two.stdout))
+    r = run(mpirun(4) + gen + ["--pipeline-stages", "2"])
+    check(r.returncode != 0 and "runs one pipeline" in r.stderr, "generate refuses 2 pipelines", r.stderr[-1500:])
+
+
 def bad_layouts_refused():
     """3 ranks for 2 stages, and stages without mpirun, are refused with the reason"""
     r = run(mpirun(3) + command(os.path.join(work, "np3"), stages=2))
@@ -141,5 +157,6 @@ def bad_layouts_refused():
           "--pipeline-stages 2 in one process is refused", r.stderr[-1500:])
 
 
-checks.run([two_stages_equal_one_process, two_pipelines_of_two_stages, killed_stage_then_resume, bad_layouts_refused])
+checks.run([two_stages_equal_one_process, two_pipelines_of_two_stages, killed_stage_then_resume,
+            generation_equals_one_process, bad_layouts_refused])
 checks.finish()

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "data/tasks/dataset.h"
 #include "data/tasks/task.h"
+#include "dist/pipeline.h"
 #include "dist/runtime.h"
 #include "eval/eval_pass.h"
 #include "eval/evaluator.h"
@@ -18,7 +19,7 @@
 
 namespace drllm::eval {
 
-nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& runtime, int threads) {
+nlohmann::json run_evaluation(const EvaluationOptions& o, dist::Runtime& runtime, int threads) {
   const tasks::Task& task = tasks::find_task(o.task);
 
   // 1. The examples.
@@ -44,10 +45,20 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, const dist::Runtime& r
   setup.model_input.prompt_template = o.prompt_template;
   setup.model_input.max_new_tokens = o.max_new_tokens;
   setup.plan = o.plan;
-  setup.backbone = o.backbone;
+  // With pipeline stages each rank loads its stage; the later stages serve their driver until it is done, and
+  // the drivers evaluate as the ranks of a job without stages.
+  DRLLM_CHECK(o.pipeline_stages == 1 || o.routers.empty(), "eval --routers on a model split into pipeline stages ",
+              "is not built yet (each stage's routers would have to decide on that stage); evaluate a --plan");
+  dist::Pipeline pipeline(runtime, o.pipeline_stages);
+  setup.backbone = pipeline.stage_options(o.backbone);
   setup.routing = o.routing;
   setup.batch = o.batch;
   Evaluator evaluator(std::move(setup));
+  if (!pipeline.drives()) {
+    pipeline.serve(evaluator.backbone());
+    return {};
+  }
+  pipeline.drive(evaluator.backbone());
   if (task.num_fewshot > 0) {
     DRLLM_CHECK(!o.fewshot_data.empty(), "--task ", task.name, " needs --fewshot-data (the train file whose first ",
                 task.num_fewshot, " rows are the shots)");

@@ -29,10 +29,12 @@ struct EvaluationOptions {
   routing::RoutingOptions routing;
   bool compare_unrouted = true;  // with routers: run the unrouted pass too (off: the routed pass alone)
   model::BatchOptions batch;  // examples generated or scored at once (results do not depend on it)
+  // Pipeline stages (dist/pipeline.h): each pipeline of this many ranks evaluates as one rank. Fixed plans only.
+  int pipeline_stages = 1;
 };
 
 // Runs on every rank of `runtime` (a collective); `threads` is only reported. Returns the report on rank 0
 // (empty elsewhere).
-nlohmann::json run_evaluation(const EvaluationOptions& options, const dist::Runtime& runtime, int threads);
+nlohmann::json run_evaluation(const EvaluationOptions& options, dist::Runtime& runtime, int threads);
 
 }  // namespace drllm::eval

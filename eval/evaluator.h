@@ -60,6 +60,7 @@ class Evaluator {
   bool instruct() const { return instruct_; }
   const model::LayerPlan& plan() const { return plan_; }
   at::ScalarType dtype() const { return backbone_.dtype(); }
+  model::Backbone& backbone() { return backbone_; }
 
  private:
   std::vector<nlohmann::json> drllm_reward(const std::vector<const tasks::Example*>& examples);

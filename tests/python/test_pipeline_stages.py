@@ -3,7 +3,8 @@
 and 4 ranks as 2 pipelines x 2 stages, give one process's labels and router features byte for byte; each stage
 holds about its share of the weights (its own report, against the split worked out from the shapes); kill -9 of
 a stage mid-search, then a rerun: the uninterrupted labels, nothing lost or twice; a job whose ranks are not a
-multiple of the stages is refused with a clear message; drllm generate on 2 stages prints one process's answers.
+multiple of the stages is refused with a clear message; drllm generate on 2 stages prints one process's answers, and drllm eval on
+2 stages and on 2 x 2 writes one process's records.
 
 usage: test_pipeline_stages.py DRLLM DATASETS_DIR WORK_DIR
 """
@@ -148,6 +149,30 @@ def generation_equals_one_process():
     check(r.returncode != 0 and "runs one pipeline" in r.stderr, "generate refuses 2 pipelines", r.stderr[-1500:])
 
 
+def evaluation_equals_one_process():
+    """drllm eval along a plan on 2 stages, and on 2 pipelines x 2 stages: one process's per-example records and
+    accuracy; --routers on stages is refused with the reason"""
+    plan = ",".join("0" if l in (2, 25) else "1" for l in range(30))
+    test = os.path.join(datasets, "arc_challenge_test.jsonl")
+
+    def evaluate(name, launch=(), extra=()):
+        out = os.path.join(work, name)
+        r = run([*launch, drllm, "eval", "--task", "arc", "--data", test, "--limit", "6", "--plan", plan, "--out", out,
+                 *extra])
+        check(r.returncode == 0, f"eval {name} runs", r.stderr[-2000:])
+        records = open(os.path.join(out, "examples.jsonl")).read() if r.returncode == 0 else None
+        return records, r
+
+    one, _ = evaluate("eval-one")
+    for name, ranks in (("eval-stages2", 2), ("eval-stages2x2", 4)):
+        got, _ = evaluate(name, mpirun(ranks), ["--pipeline-stages", "2"])
+        check(got is not None and got == one and len(one.splitlines()) == 6,
+              f"eval on {ranks} ranks as {ranks // 2} pipeline(s) of 2 stages writes one process's records")
+    r = run(mpirun(2) + [drllm, "eval", "--task", "arc", "--data", test, "--limit", "2", "--routers", "none.safetensors",
+                         "--pipeline-stages", "2", "--out", os.path.join(work, "eval-routed")])
+    check(r.returncode != 0 and "not built yet" in r.stderr, "eval --routers on stages is refused", r.stderr[-1500:])
+
+
 def bad_layouts_refused():
     """3 ranks for 2 stages, and stages without mpirun, are refused with the reason"""
     r = run(mpirun(3) + command(os.path.join(work, "np3"), stages=2))
@@ -158,5 +183,5 @@ def bad_layouts_refused():
 
 
 checks.run([two_stages_equal_one_process, two_pipelines_of_two_stages, killed_stage_then_resume,
-            generation_equals_one_process, bad_layouts_refused])
+            generation_equals_one_process, evaluation_equals_one_process, bad_layouts_refused])
 checks.finish()

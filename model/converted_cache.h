@@ -26,7 +26,7 @@ class ModelFiles;
 
 // The GGUF model's weights in `dtype` on `device`, from the converted cache (made first if needed). `log`
 // hears about conversions and rebuilds (nullptr: silent). Only `stage`'s tensors are kept (and moved to the device);
-// the mapped file's other pages are never touched, so they take no memory.
+// of the mapped file's other pages only the samples the check hashes are read, so the rest take no memory.
 BackboneWeights load_gguf_weights_cached(const ModelFiles& files, const ModelConfig& config, at::ScalarType dtype,
                                          at::Device device, std::ostream* log, const StageRange& stage);
 

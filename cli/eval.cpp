@@ -55,7 +55,8 @@ void add_eval(CLI::App& app, const CommonOptions& common) {
   add_batch_options(cmd, o->batch, "examples generated or scored");
   cmd->add_option("--pipeline-stages", o->job.pipeline_stages,
                   "split the backbone into S stages of consecutive layers, one per rank, under mpirun -np N with N a "
-                  "multiple of S (docs/pipeline-stages.md): N/S pipelines evaluate as N/S ranks. Not with --routers")
+                  "multiple of S (docs/pipeline-stages.md): N/S pipelines evaluate as N/S ranks; with --routers each "
+                  "stage's routers decide its layers")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--plan", o->job.plan, "layer plan (default: every layer once)");
   cmd->add_option("--routers", o->job.routers, "routers (drllm export-routers): evaluate unrouted and routed on the "

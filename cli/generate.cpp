@@ -80,6 +80,8 @@ void run_generate(const GenerateOptions& o, const CommonOptions& common) {
               o.pipeline_stages, " runs one pipeline: start it with mpirun -np ", o.pipeline_stages);
   model::Backbone backbone = model::Backbone::load(files, pipeline.stage_options(o.backbone));
   if (!pipeline.drives()) {
+    if (!o.routers.empty())  // this stage's routers decide its layers
+      routing::route_on_stage(backbone, routing::load_routers_for(o.routers, backbone, files.fingerprint()));
     pipeline.serve(backbone);
     return;
   }
@@ -218,7 +220,7 @@ void add_generate(CLI::App& app, const CommonOptions& common) {
   add_backbone_options(cmd, o->backbone);
   cmd->add_option("--pipeline-stages", o->pipeline_stages,
                   "split the backbone into S stages of consecutive layers, one per rank, under mpirun -np S "
-                  "(docs/pipeline-stages.md); fixed plans only")
+                  "(docs/pipeline-stages.md); with --routers each stage's routers decide its layers")
       ->capture_default_str()->check(CLI::PositiveNumber);
   add_batch_options(cmd, o->batch, "prompts generated");
   cmd->add_option("--routers", o->routers, "routers (drllm export-routers): each prompt's plan is theirs");

@@ -16,6 +16,7 @@
 #include "eval/eval_pass.h"
 #include "eval/evaluator.h"
 #include "eval/report.h"
+#include "routing/routed_generation.h"
 
 namespace drllm::eval {
 
@@ -47,14 +48,16 @@ nlohmann::json run_evaluation(const EvaluationOptions& o, dist::Runtime& runtime
   setup.plan = o.plan;
   // With pipeline stages each rank loads its stage; the later stages serve their driver until it is done, and
   // the drivers evaluate as the ranks of a job without stages.
-  DRLLM_CHECK(o.pipeline_stages == 1 || o.routers.empty(), "eval --routers on a model split into pipeline stages ",
-              "is not built yet (each stage's routers would have to decide on that stage); evaluate a --plan");
   dist::Pipeline pipeline(runtime, o.pipeline_stages);
   setup.backbone = pipeline.stage_options(o.backbone);
   setup.routing = o.routing;
   setup.batch = o.batch;
   Evaluator evaluator(std::move(setup));
   if (!pipeline.drives()) {
+    // Routed: this stage's routers decide its layers for the driver's routed passes.
+    if (!o.routers.empty())
+      routing::route_on_stage(evaluator.backbone(),
+                              routing::load_routers_for(o.routers, evaluator.backbone(), files.fingerprint()));
     pipeline.serve(evaluator.backbone());
     return {};
   }

@@ -106,7 +106,8 @@ class Backbone {
   // Pipeline stages (docs/pipeline-stages.md). A backbone loaded as one stage holds only its layers' tensors.
   // The driver (stage 0) hands every forward call's states to the next stages through `link`, which returns
   // the last stage's logits: prefill, decode and forward_batch then work as on the whole model, for plans fixed
-  // before the call (a plan source that reads the states would need the routers on every stage: refused).
+  // before the call and for routed plans, each stage's routers deciding its own layers (PlanSource's
+  // stage_routing_knob).
   // Every other stage answers the driver's messages with run_stage.
   const StageRange& stage() const { return stage_; }
   // The bytes of the weight tensors this backbone holds (a stage: its share; a tied lm_head counted once).
@@ -115,6 +116,10 @@ class Backbone {
   // Stage > 0: runs this stage's layers for a Forward and returns what goes on (a Forward for the next stage,
   // or the Reply for the driver from the last).
   StageMessage run_stage(const StageMessage& forward);
+  // A later stage's routers (routing/routed_generation.h, route_on_stage): for a sequence the driver sends routed,
+  // how often `layer` (one of this stage's) runs, from the state [1, t, D] entering it and the knob p.
+  using StageRouter = std::function<int(int64_t layer, const at::Tensor& hidden, double knob)>;
+  void route_with(StageRouter router);
   // The driver: the handles of caches freed since the last message, which the next one carries.
   std::vector<uint64_t> take_released_caches();
   const BackboneWeights& weights() const { return weights_; }
@@ -188,6 +193,7 @@ class Backbone {
   std::shared_ptr<Released> released_ = std::make_shared<Released>();
   mutable uint64_t next_handle_ = 0;
   std::unordered_map<uint64_t, KvCache> stage_caches_;  // a later stage's: the driver's caches, by handle
+  StageRouter stage_router_;                              // a later stage's routers, when a routed job installs them
 };
 
 }  // namespace drllm::model

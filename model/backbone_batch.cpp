@@ -9,6 +9,9 @@
 // (continuous batching, model/batch_generation.h).
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard
 
+#include <algorithm>
+#include <optional>
+
 #include "common/error.h"
 #include "model/backbone.h"
 
@@ -48,8 +51,6 @@ std::vector<Backbone::Forward> Backbone::forward_packed(const std::vector<Sequen
     DRLLM_CHECK(s.tokens.dim() == 1 && s.tokens.size(0) >= 1 && s.tokens.scalar_type() == at::kLong,
                 "forward_batch: sequence ", i, ": tokens must be [t] int64 with t >= 1, got ", s.tokens.sizes(), " ",
                 s.tokens.scalar_type());
-    DRLLM_CHECK(stage_.whole() || !s.source->reads_hidden(), "routed plans on a model split into pipeline stages are ",
-                "not built yet: the routers of a stage's layers would have to decide on that stage");
     p.lengths[i] = s.tokens.size(0);
     starts[i] = s.cache->position();
     DRLLM_CHECK(starts[i] == 0 || p.lengths[i] == 1, "forward_batch: sequence ", i, " has ", starts[i],
@@ -92,23 +93,43 @@ std::vector<Backbone::Forward> Backbone::forward_packed(const std::vector<Sequen
   if (stage_.whole()) {
     logits_of = packed_logits(p, all_positions);
   } else {
-    // The rest of each plan is fixed now (no source reads the states): the other stages run it.
+    // The rest of each plan: decided by the routers on the later stages for a source that routes in this call,
+    // else fixed now (its states are not here: the source is asked without them).
     StageMessage forward;
     forward.released = take_released_caches();
+    std::vector<bool> routed(n);
     for (size_t i = 0; i < n; ++i) {
-      for (int64_t layer = stage_.end; layer < config_.num_layers; ++layer) {
-        const int runs = decide(i, layer);
-        DRLLM_CHECK(runs >= 0 && runs <= 2, "layer ", layer, " was planned to run ", runs, " times for sequence ", i,
-                    "; a plan entry is 0, 1 or 2");
-        counts[i][static_cast<size_t>(layer)] = static_cast<uint8_t>(runs);
+      StageSequence seq{caches[i]->handle(), starts[i], p.lengths[i], all_positions[i], bool(observer),
+                        caches[i]->mode(), caches[i]->position() + 256, {}};
+      if (std::optional<double> knob = steps[i].source->stage_routing_knob()) {
+        routed[i] = true;
+        seq.route = true;
+        seq.knob = *knob;
+      } else {
+        for (int64_t layer = stage_.end; layer < config_.num_layers; ++layer) {
+          const int runs = steps[i].source->decide(layer, at::Tensor());
+          DRLLM_CHECK(runs >= 0 && runs <= 2, "layer ", layer, " was planned to run ", runs, " times for sequence ",
+                      i, "; a plan entry is 0, 1 or 2");
+          counts[i][static_cast<size_t>(layer)] = static_cast<uint8_t>(runs);
+        }
       }
-      forward.sequences.push_back({caches[i]->handle(), starts[i], p.lengths[i], all_positions[i], bool(observer),
-                                   caches[i]->mode(), caches[i]->position() + 256, counts[i]});
+      seq.counts = counts[i];
+      forward.sequences.push_back(std::move(seq));
       caches[i]->advance(p.lengths[i]);
     }
     forward.tensor = at::cat(p.x);
     StageMessage reply = next_stages_->exchange(forward);
     DRLLM_CHECK(reply.kind == StageMessage::Kind::Reply, "the last pipeline stage did not reply with logits");
+    DRLLM_CHECK(reply.sequences.size() == n, "the last pipeline stage replied for ", reply.sequences.size(),
+                " sequences, not ", n);
+    for (size_t i = 0; i < n; ++i) {
+      if (!routed[i]) continue;
+      const std::vector<uint8_t>& ran = reply.sequences[i].counts;
+      DRLLM_CHECK(ran.size() == counts[i].size(), "the last pipeline stage replied with a plan of ", ran.size(),
+                  " layers for a model of ", counts[i].size());
+      std::copy(ran.begin() + stage_.end, ran.end(), counts[i].begin() + stage_.end);
+      steps[i].source->decided_on_stages(counts[i], stage_.end, reply.sequences[i].router_seconds);
+    }
     computed_layer_visits_ += reply.layer_visits;
     computed_blocks_ += reply.blocks;
     for (const ObservedState& o : reply.observed) observer(o.layer, static_cast<int>(o.pass), o.state.unsqueeze(0));

@@ -4,6 +4,8 @@
 // process computes, then passes the states on, or, as the last stage, returns the logits.
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard
 
+#include <chrono>
+
 #include "common/error.h"
 #include "model/backbone.h"
 
@@ -28,6 +30,11 @@ int64_t Backbone::weight_bytes() const {
                                 &l.gate_up_w, &l.gate_up_b, &l.down_w, &l.down_b})
       add(*t);
   return total;
+}
+
+void Backbone::route_with(StageRouter router) {
+  DRLLM_CHECK(!stage_.first(), "route_with: the driver's own routers decide its layers (its plan source)");
+  stage_router_ = std::move(router);
 }
 
 std::vector<uint64_t> Backbone::take_released_caches() {
@@ -81,7 +88,17 @@ StageMessage Backbone::run_stage(const StageMessage& forward) {
   StageMessage out;
   out.observed = forward.observed;
   const int64_t visits = computed_layer_visits_, blocks = computed_blocks_;
-  auto decide = [&](size_t i, int64_t layer) { return static_cast<int>(counts[i][static_cast<size_t>(layer)]); };
+  std::vector<double> router_seconds(n, 0.0);
+  auto decide = [&](size_t i, int64_t layer) {
+    const StageSequence& s = forward.sequences[i];
+    if (!s.route) return static_cast<int>(counts[i][static_cast<size_t>(layer)]);
+    DRLLM_CHECK(stage_router_, "pipeline stage ", stage_.index, ": the driver sent a routed sequence, but this stage ",
+                "holds no routers (every rank of a routed job loads the same --routers)");
+    const auto t0 = std::chrono::steady_clock::now();
+    const int runs = stage_router_(layer, p.x[i].unsqueeze(0), s.knob);
+    router_seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return runs;
+  };
   auto observe = [&](size_t i, int64_t layer, int pass, const at::Tensor& x) {
     if (forward.sequences[i].observe) out.observed.push_back({static_cast<int64_t>(i), layer, pass, x});
   };
@@ -90,6 +107,11 @@ StageMessage Backbone::run_stage(const StageMessage& forward) {
   for (size_t i = 0; i < n; ++i) caches[i]->advance(p.lengths[i]);
   out.layer_visits = forward.layer_visits + (computed_layer_visits_ - visits);
   out.blocks = forward.blocks + (computed_blocks_ - blocks);
+  out.sequences = forward.sequences;  // with this stage's decisions, which a routed sequence's reply brings back
+  for (size_t i = 0; i < n; ++i) {
+    out.sequences[i].counts = counts[i];
+    out.sequences[i].router_seconds += router_seconds[i];
+  }
   if (stage_.last()) {
     out.kind = StageMessage::Kind::Reply;
     std::vector<at::Tensor> logits_of = packed_logits(p, all_positions);
@@ -99,7 +121,6 @@ StageMessage Backbone::run_stage(const StageMessage& forward) {
   } else {
     out.kind = StageMessage::Kind::Forward;
     out.released = forward.released;
-    out.sequences = forward.sequences;
     out.tensor = at::cat(p.x);
   }
   return out;

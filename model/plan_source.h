@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "model/layer_plan.h"
 
@@ -22,6 +24,15 @@ class PlanSource {
   // Whether decide() reads the hidden states: a layer-result cache, which replays states instead of computing
   // them, is then bypassed.
   virtual bool reads_hidden() const { return false; }
+
+  // On the driver of a backbone split into pipeline stages (docs/pipeline-stages.md) the states entering a later
+  // stage's layers are on that stage, not here. After the driver's own layers it asks this: a source whose
+  // routers decide in this call returns their knob p (routing/routed_generation.h), and the routers on each later
+  // stage decide that stage's layers; nullopt, and decide() is asked for those layers with an undefined state.
+  virtual std::optional<double> stage_routing_knob() const { return std::nullopt; }
+  // What the later stages' routers decided in this call: `counts` is the whole plan, its layers from
+  // `first_layer` on theirs; `router_seconds` the time their routers took.
+  virtual void decided_on_stages(const std::vector<uint8_t>& counts, int64_t first_layer, double router_seconds) {}
 };
 
 // The same plan for every forward call.

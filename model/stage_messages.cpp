@@ -94,7 +94,10 @@ std::vector<uint8_t> encode_stage_message(const StageMessage& m) {
     w.u64(s.handle);
     w.i64(s.start);
     w.i64(s.length);
-    w.i64((s.all_positions ? 1 : 0) | (s.observe ? 2 : 0) | (s.repeat == RepeatKv::Separate ? 4 : 0));
+    w.i64((s.all_positions ? 1 : 0) | (s.observe ? 2 : 0) | (s.repeat == RepeatKv::Separate ? 4 : 0) |
+          (s.route ? 8 : 0));
+    w.raw(&s.knob, sizeof s.knob);
+    w.raw(&s.router_seconds, sizeof s.router_seconds);
     w.i64(s.expected_tokens);
     w.i64(static_cast<int64_t>(s.counts.size()));
     w.raw(s.counts.data(), s.counts.size());
@@ -126,9 +129,15 @@ StageMessage decode_stage_message(const std::vector<uint8_t>& bytes, at::Device 
     s.start = r.i64();
     s.length = r.i64();
     const int64_t flags = r.i64();
+    DRLLM_CHECK(flags >= 0 && flags < 16, "pipeline stage message: unknown sequence flags ", flags);
     s.all_positions = flags & 1;
     s.observe = flags & 2;
     s.repeat = (flags & 4) ? RepeatKv::Separate : RepeatKv::Shared;
+    s.route = flags & 8;
+    r.raw(&s.knob, sizeof s.knob);
+    r.raw(&s.router_seconds, sizeof s.router_seconds);
+    DRLLM_CHECK(!s.route || (s.knob >= -1 && s.knob <= 1), "pipeline stage message: router knob ", s.knob,
+                " is outside [-1, 1]");
     s.expected_tokens = r.i64();
     s.counts.resize(static_cast<size_t>(r.count("layer", 1 << 16)));
     r.raw(s.counts.data(), s.counts.size());

@@ -24,6 +24,11 @@ struct StageSequence {
   RepeatKv repeat = RepeatKv::Shared;
   int64_t expected_tokens = 256;
   std::vector<uint8_t> counts;  // the whole plan (each stage reads its own layers)
+  // Routed: each stage's routers decide its layers by knob p, writing their decisions into `counts` (which the
+  // reply brings back) and adding their time to router_seconds.
+  bool route = false;
+  double knob = 0;
+  double router_seconds = 0;
 };
 
 // A state a stage saw entering one of its layers, for an observing sequence.
@@ -38,7 +43,7 @@ struct StageMessage {
   Kind kind = Kind::Forward;
   std::vector<uint64_t> released;
   int64_t layer_visits = 0, blocks = 0;  // computed by the stages after the driver so far
-  std::vector<StageSequence> sequences;  // Forward
+  std::vector<StageSequence> sequences;  // Forward; Reply: the plans as the stages ran them
   at::Tensor tensor;                     // Forward: hidden states [N, D]; Reply: logits [M, V] (float32)
   std::vector<ObservedState> observed;   // in the order the states were seen
 };

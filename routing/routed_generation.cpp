@@ -2,8 +2,10 @@
 
 #include <filesystem>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "common/error.h"
 #include "routing/router_inputs.h"
@@ -41,6 +43,14 @@ class RouterPlanSource final : public model::PlanSource {
     return decided_[static_cast<size_t>(layer)];
   }
   bool reads_hidden() const override { return true; }
+  // On a pipeline's driver: the later stages' routers decide their layers when this call routes.
+  std::optional<double> stage_routing_knob() const override {
+    return active_ ? std::optional<double>(routing_.p) : std::nullopt;
+  }
+  void decided_on_stages(const std::vector<uint8_t>& counts, int64_t first_layer, double router_seconds) override {
+    std::copy(counts.begin() + first_layer, counts.end(), decided_.begin() + first_layer);
+    seconds_ += router_seconds;
+  }
 
   model::LayerPlan decided() const { return model::LayerPlan(decided_); }
   int64_t calls() const { return calls_; }
@@ -121,6 +131,17 @@ model::LayerPlan route_prompt(model::Backbone& backbone, const RouterBank& route
   model::Backbone::Forward forward = backbone.prefill(at::tensor(prompt, at::kLong).unsqueeze(0), source, cache);
   if (router_seconds) *router_seconds += source.seconds();
   return forward.plan;
+}
+
+void route_on_stage(model::Backbone& backbone, const RouterBank& routers) {
+  check_fits(routers, backbone);
+  const model::StageRange stage = backbone.stage();
+  // Only this stage's routers, copied out of the bank (which the caller may drop).
+  auto rows = [&](const at::Tensor& t) { return t.narrow(0, stage.begin, stage.end - stage.begin).clone(); };
+  RouterBank own{rows(routers.w1), rows(routers.b1), rows(routers.w2), rows(routers.b2)};
+  backbone.route_with([own, first = stage.begin](int64_t layer, const at::Tensor& hidden, double knob) {
+    return route_decision(own.layer_logits(layer - first, window_means(hidden)[0]), knob);
+  });
 }
 
 RouterBank load_routers_for(const std::string& path, const model::Backbone& backbone, const std::string& model_fingerprint) {

@@ -49,6 +49,11 @@ model::LayerPlan route_prompt(model::Backbone& backbone, const RouterBank& route
                        const RoutingOptions& routing = {}, model::RepeatKv repeat_kv = model::RepeatKv::Shared,
                        double* router_seconds = nullptr);
 
+// A later pipeline stage's routers (docs/pipeline-stages.md): keeps the routers of the stage's own layers and
+// installs them on `backbone`, so that they decide those layers for the routed sequences the driver sends (the
+// driver's plan source asks for it, Backbone::route_with). Throws when the routers do not fit the backbone.
+void route_on_stage(model::Backbone& backbone, const RouterBank& routers);
+
 // Loads exported routers (drllm export-routers / the official names) and checks them against the backbone: the
 // fingerprint in the file's metadata (when present) and the shapes. Throws naming what differs.
 RouterBank load_routers_for(const std::string& path, const model::Backbone& backbone, const std::string& model_fingerprint);

@@ -13,26 +13,12 @@
 #include "model/stage_messages.h"
 #include "model/stage_range.h"
 #include "tests/model/fixtures.h"
+#include "tests/model/loopback_stages.h"
 
 namespace drllm::model {
 namespace {
 
-// The other stages in this process: each message goes through bytes, as it would between ranks.
-class LoopbackStages final : public StageLink {
- public:
-  explicit LoopbackStages(std::vector<Backbone*> stages) : stages_(std::move(stages)) {}
-  StageMessage exchange(const StageMessage& forward) override {
-    std::vector<uint8_t> bytes = encode_stage_message(forward);
-    for (Backbone* stage : stages_) bytes = encode_stage_message(stage->run_stage(decode_stage_message(bytes, at::kCPU)));
-    ++exchanges;
-    return decode_stage_message(bytes, at::kCPU);
-  }
-  void stop(const std::vector<uint64_t>&) override {}
-  int exchanges = 0;
-
- private:
-  std::vector<Backbone*> stages_;
-};
+using test::LoopbackStages;
 
 ModelConfig tiny_config(int64_t layers) {
   ModelConfig c;
@@ -213,11 +199,14 @@ TEST_P(Stages, ObservedStatesAndLogitsEqualTheWholeModel) {
   }
 }
 
-TEST_P(Stages, RoutedPlansAndLaterStagesAreRefused) {
-  class ReadsStates final : public PlanSource {
+// A routed sequence reaching a stage that holds no routers, and a forward call started on a later stage, are
+// refused (routed plans that work are tests/search/test_routed_stages.cpp's).
+TEST_P(Stages, RoutedPlansNeedRoutersOnTheStagesAndLaterStagesDoNotDrive) {
+  class RoutesOnStages final : public PlanSource {
    public:
     int decide(int64_t, const at::Tensor&) override { return 1; }
     bool reads_hidden() const override { return true; }
+    std::optional<double> stage_routing_knob() const override { return -0.5; }
   } routed;
   KvCache cache = stages_[0]->new_cache(RepeatKv::Shared);
   at::Tensor tokens = at::tensor(prompts_[0], at::kLong).unsqueeze(0);

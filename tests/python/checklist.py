@@ -6,10 +6,11 @@ that behaviour and the others still run. DRLLM_TEST_ONLY=name,name runs only tho
 still runs, once); DRLLM_TEST_EXCEPT=name,name runs all but those.
 
 skip_without(path, what) ends a test that cannot run here (the shared assets absent, say) with exit code 77,
-which ctest reports as skipped (SKIP_RETURN_CODE), never as passed."""
+which ctest reports as skipped (SKIP_RETURN_CODE), never as passed. Each behaviour's time is printed after it."""
 import functools
 import os
 import sys
+import time
 import traceback
 
 
@@ -37,10 +38,13 @@ class Checklist:
             if (only and behaviour.__name__ not in only) or behaviour.__name__ in excepted:
                 continue
             print(f"== {behaviour.__name__}: {(behaviour.__doc__ or '').strip()}", flush=True)
+            start = time.monotonic()
             try:
                 behaviour()
             except Exception:  # a broken behaviour fails alone
                 self.check(False, f"{behaviour.__name__} ran to its end", traceback.format_exc())
+            # What each behaviour costs (its share of the shared set-up included), for whoever trims the suite.
+            print(f"   ({behaviour.__name__}: {time.monotonic() - start:.1f} s)", flush=True)
 
     def finish(self):
         print(f"{self.count - len(self.failures)} passed, {len(self.failures)} failed")

@@ -4,11 +4,13 @@ and 4 ranks as 2 pipelines x 2 stages, give one process's labels and router feat
 holds about its share of the weights (its own report, against the split worked out from the shapes); kill -9 of
 a stage mid-search, then a rerun: the uninterrupted labels, nothing lost or twice; a job whose ranks are not a
 multiple of the stages is refused with a clear message; drllm generate on 2 stages prints one process's answers, and drllm eval on
-2 stages and on 2 x 2 writes one process's records.
+2 stages and on 2 x 2 writes one process's records, along a plan and routed (each stage's routers deciding its
+layers).
 
 usage: test_pipeline_stages.py DRLLM DATASETS_DIR WORK_DIR
 """
 import glob
+import json
 import os
 import random
 import re
@@ -133,9 +135,31 @@ def killed_stage_then_resume():
     check("already in" in r.stderr, "the rerun says what it resumes from")
 
 
+ROUTER_SCALE = (0.002, 0.5, 1.0)  # linear1 and linear2 weights, the execute bias: mostly execute
+
+
+@once
+def routers_file(seed=3):
+    """Routers of random weights in the official names, whose decisions depend on the prompt: mostly execute,
+    some skips and repeats, on both stages' layers."""
+    import torch
+    from safetensors.torch import save_file
+    path = os.path.join(work, "routers.safetensors")
+    g = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for l in range(30):
+        p = f"model.routers.{l}."
+        tensors[p + "linear1.weight"] = torch.randn(128, 576, generator=g) * ROUTER_SCALE[0]
+        tensors[p + "linear1.bias"] = torch.zeros(128)
+        tensors[p + "linear2.weight"] = torch.randn(3, 128, generator=g) * ROUTER_SCALE[1]
+        tensors[p + "linear2.bias"] = torch.tensor([0.0, ROUTER_SCALE[2], 0.0])
+    save_file(tensors, path)
+    return path
+
+
 def generation_equals_one_process():
-    """drllm generate along a plan with skips and repeats on both stages: the answers, ids and layer visits of one
-    process, and 2 pipelines are refused (generate runs one)"""
+    """drllm generate along a plan with skips and repeats on both stages, and routed: the answers, ids and layer
+    visits of one process, and 2 pipelines are refused (generate runs one)"""
     plan = ",".join("0" if l in (3, 20) else "2" if l in (5, 27) else "1" for l in range(30))
     gen = [drllm, "generate", "--jsonl", "--max-new-tokens", "12", "--plan", plan, "--prompt", "What is the capital of France?",
            "--prompt", "Name three primary colours.", "--prompt", "2 + 2 ="]
@@ -145,13 +169,21 @@ def generation_equals_one_process():
     lines = [l for l in two.stdout.splitlines() if l.startswith("{")]
     check(len(lines) == 3 and lines == [l for l in one.stdout.splitlines() if l.startswith("{")],
           "2 stages print one process's answers, ids, plans and layer visits", (one.stdout, two.stdout))
+    routed = gen[:5] + ["--routers", routers_file()] + gen[7:]  # the routers instead of the plan
+    one = run(routed)
+    two = run(mpirun(2) + routed + ["--pipeline-stages", "2"])
+    json_lines = lambda r: [l for l in r.stdout.splitlines() if l.startswith("{")]  # noqa: E731
+    check(one.returncode == 0 and two.returncode == 0 and len(json_lines(one)) == 3 and
+          json_lines(one) == json_lines(two) and '"plan"' in one.stdout,
+          "generate --routers on 2 stages, each stage's routers deciding its layers: one process's answers and plans",
+          (one.stderr[-1000:], two.stderr[-1000:], one.stdout, two.stdout))
     r = run(mpirun(4) + gen + ["--pipeline-stages", "2"])
     check(r.returncode != 0 and "runs one pipeline" in r.stderr, "generate refuses 2 pipelines", r.stderr[-1500:])
 
 
 def evaluation_equals_one_process():
     """drllm eval along a plan on 2 stages, and on 2 pipelines x 2 stages: one process's per-example records and
-    accuracy; --routers on stages is refused with the reason"""
+    accuracy"""
     plan = ",".join("0" if l in (2, 25) else "1" for l in range(30))
     test = os.path.join(datasets, "arc_challenge_test.jsonl")
 
@@ -168,9 +200,35 @@ def evaluation_equals_one_process():
         got, _ = evaluate(name, mpirun(ranks), ["--pipeline-stages", "2"])
         check(got is not None and got == one and len(one.splitlines()) == 6,
               f"eval on {ranks} ranks as {ranks // 2} pipeline(s) of 2 stages writes one process's records")
-    r = run(mpirun(2) + [drllm, "eval", "--task", "arc", "--data", test, "--limit", "2", "--routers", "none.safetensors",
-                         "--pipeline-stages", "2", "--out", os.path.join(work, "eval-routed")])
-    check(r.returncode != 0 and "not built yet" in r.stderr, "eval --routers on stages is refused", r.stderr[-1500:])
+
+
+
+
+
+
+def routed_evaluation_equals_one_process():
+    """drllm eval --routers on 2 stages, and on 2 pipelines x 2 stages, each stage's routers deciding its layers:
+    one process's routed records, with plans that differ between questions and skip or repeat on both stages"""
+    routers = routers_file()
+    test = os.path.join(datasets, "arc_challenge_test.jsonl")
+
+    def evaluate(name, launch=(), extra=()):
+        out = os.path.join(work, name)
+        r = run([*launch, drllm, "eval", "--task", "arc", "--data", test, "--limit", "6", "--routers", routers,
+                 "--routed-only", "--out", out, *extra])
+        check(r.returncode == 0, f"eval --routers {name} runs", r.stderr[-2000:])
+        return open(os.path.join(out, "examples-routed.jsonl")).read() if r.returncode == 0 else None
+
+    one = evaluate("routed-one")
+    plans = [json.loads(l)["plan"].split(",") for l in one.splitlines()] if one else []
+    check(len(set(map(tuple, plans))) >= 2 and any(set(p[:15]) != {"1"} for p in plans) and
+          any(set(p[15:]) != {"1"} for p in plans),
+          "the routers' plans differ between questions and skip or repeat on both stages' layers", plans)
+    for name, ranks in (("routed-stages2", 2), ("routed-stages2x2", 4)):
+        got = evaluate(name, mpirun(ranks), ["--pipeline-stages", "2"])
+        check(got is not None and got == one,
+              f"eval --routers on {ranks} ranks as {ranks // 2} pipeline(s) of 2 stages writes one process's "
+              "routed records (answers and plans)")
 
 
 def bad_layouts_refused():
@@ -183,5 +241,6 @@ def bad_layouts_refused():
 
 
 checks.run([two_stages_equal_one_process, two_pipelines_of_two_stages, killed_stage_then_resume,
-            generation_equals_one_process, evaluation_equals_one_process, bad_layouts_refused])
+            generation_equals_one_process, evaluation_equals_one_process, routed_evaluation_equals_one_process,
+            bad_layouts_refused])
 checks.finish()

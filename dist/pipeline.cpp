@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <climits>
+#include <deque>
 #include <iostream>
 #include <thread>
 
@@ -14,20 +15,62 @@ namespace {
 
 constexpr int kStageTag = 7301;  // apart from the work queue's tags (and on the job's communicator, not the drivers')
 
-void send_bytes(const std::vector<uint8_t>& bytes, int to) {
-  DRLLM_CHECK(bytes.size() <= static_cast<size_t>(INT_MAX), "a pipeline stage message of ", bytes.size(),
-              " bytes is over MPI's 2 GiB per message; use smaller batches");
-  DRLLM_MPI_CHECK(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, kStageTag, MPI_COMM_WORLD));
-}
+// Sends that return at once (MPI_Isend), each message's bytes kept here until MPI is done with them. A blocking
+// send could stall the pipeline on a large message: a stage sending its reply while the driver, not yet
+// receiving, sends the next micro-batch.
+class PendingSends {
+ public:
+  PendingSends() = default;
+  PendingSends(const PendingSends&) = delete;
+  PendingSends& operator=(const PendingSends&) = delete;
+  ~PendingSends() {
+    try {
+      wait_all();
+    } catch (const std::exception& e) {
+      std::cerr << rank_prefix() << "a pipeline stage message was not delivered: " << e.what() << std::endl;
+    }
+  }
+  void send(std::vector<uint8_t> bytes, int to) {
+    DRLLM_CHECK(bytes.size() <= static_cast<size_t>(INT_MAX), "a pipeline stage message of ", bytes.size(),
+                " bytes is over MPI's 2 GiB per message; use smaller batches");
+    reap();
+    pending_.push_back({std::move(bytes), MPI_REQUEST_NULL});
+    Pending& p = pending_.back();
+    DRLLM_MPI_CHECK(MPI_Isend(p.bytes.data(), static_cast<int>(p.bytes.size()), MPI_BYTE, to, kStageTag,
+                              MPI_COMM_WORLD, &p.request));
+  }
+  // Frees the sends MPI has finished, oldest first.
+  void reap() {
+    while (!pending_.empty()) {
+      int done = 0;
+      DRLLM_MPI_CHECK(MPI_Test(&pending_.front().request, &done, MPI_STATUS_IGNORE));
+      if (!done) return;
+      pending_.pop_front();
+    }
+  }
+  void wait_all() {
+    for (Pending& p : pending_) DRLLM_MPI_CHECK(MPI_Wait(&p.request, MPI_STATUS_IGNORE));
+    pending_.clear();
+  }
+
+ private:
+  struct Pending {
+    std::vector<uint8_t> bytes;
+    MPI_Request request;
+  };
+  std::deque<Pending> pending_;  // a deque: adding one moves no other, so the buffers MPI holds stay put
+};
 
 // Waits for the next message from `from`, sleeping between polls: a blocking receive would spin a core that the
 // computing stage needs (two ranks on two cores here).
-std::vector<uint8_t> receive_bytes(int from) {
+// The sends still in flight are reaped meanwhile.
+std::vector<uint8_t> receive_bytes(int from, PendingSends& sends) {
   MPI_Status status;
   for (int waiting = 0;;) {
     int ready = 0;
     DRLLM_MPI_CHECK(MPI_Iprobe(from, kStageTag, MPI_COMM_WORLD, &ready, &status));
     if (ready) break;
+    sends.reap();
     // Short sleeps while a reply is close (a decode step), longer ones once the wait is long (a driver between jobs).
     std::this_thread::sleep_for(std::chrono::microseconds(++waiting < 2000 ? 50 : 2000));
   }
@@ -42,20 +85,22 @@ std::vector<uint8_t> receive_bytes(int from) {
 class MpiStageLink final : public model::StageLink {
  public:
   MpiStageLink(int next, int last, at::Device device) : next_(next), last_(last), device_(device) {}
-  model::StageMessage exchange(const model::StageMessage& forward) override {
-    send_bytes(model::encode_stage_message(forward), next_);
-    return model::decode_stage_message(receive_bytes(last_), device_);
+  void send(const model::StageMessage& forward) override { sends_.send(model::encode_stage_message(forward), next_); }
+  model::StageMessage receive() override {
+    return model::decode_stage_message(receive_bytes(last_, sends_), device_);
   }
   void stop(const std::vector<uint64_t>& released) override {
     model::StageMessage m;
     m.kind = model::StageMessage::Kind::Stop;
     m.released = released;
-    send_bytes(model::encode_stage_message(m), next_);
+    sends_.send(model::encode_stage_message(m), next_);
+    sends_.wait_all();
   }
 
  private:
   int next_, last_;
   at::Device device_;
+  PendingSends sends_;
 };
 
 }  // namespace
@@ -92,15 +137,17 @@ int64_t Pipeline::serve(model::Backbone& backbone) {
   DRLLM_CHECK(!drives(), "the driver of a pipeline does not serve");
   const int driver = world_rank_ - stage_, previous = world_rank_ - 1, next = world_rank_ + 1;
   const bool last = stage_ == stages_ - 1;
+  PendingSends sends;
   for (int64_t answered = 0;; ++answered) {
-    std::vector<uint8_t> bytes = receive_bytes(previous);
+    std::vector<uint8_t> bytes = receive_bytes(previous, sends);
     model::StageMessage m = model::decode_stage_message(bytes, backbone.device());
     if (m.kind == model::StageMessage::Kind::Stop) {
-      if (!last) send_bytes(bytes, next);
+      if (!last) sends.send(std::move(bytes), next);
+      sends.wait_all();
       return answered;
     }
     model::StageMessage out = backbone.run_stage(m);
-    send_bytes(model::encode_stage_message(out), out.kind == model::StageMessage::Kind::Reply ? driver : next);
+    sends.send(model::encode_stage_message(out), out.kind == model::StageMessage::Kind::Reply ? driver : next);
   }
 }
 

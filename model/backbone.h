@@ -145,6 +145,13 @@ class Backbone {
   void run_packed_layers(Packed& p, int64_t begin, int64_t end, const std::vector<KvCache*>& caches,
                          const std::vector<LayerResultCache*>& layer_caches, const DecideRuns& decide,
                          const ObserveState& observe, std::vector<std::vector<uint8_t>>& counts);
+  // The driver of a split model: its own layers, then the later stages', in micro-batches (model/micro_batches.h),
+  // each group sent on as soon as the driver's layers are done with it. Returns each sequence's logits ([t_i, V]
+  // or [V]) and advances the caches; `counts` receives the plans as run.
+  std::vector<at::Tensor> drive_stages(const std::vector<SequenceStep>& steps, Packed& p,
+                                       const std::vector<int64_t>& starts, const std::vector<KvCache*>& caches,
+                                       const std::vector<LayerResultCache*>& layer_caches,
+                                       const LayerObserver& observer, std::vector<std::vector<uint8_t>>& counts);
   // The last stage's logits of packed sequences: [t_i, V] where all_positions[i], else [V].
   std::vector<at::Tensor> packed_logits(const Packed& p, const std::vector<bool>& all_positions) const;
   // tokens [B, T] -> hidden [B, T, D] after the planned layers (before the final norm); `ran` receives the plan.

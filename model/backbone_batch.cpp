@@ -9,9 +9,6 @@
 // (continuous batching, model/batch_generation.h).
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard
 
-#include <algorithm>
-#include <optional>
-
 #include "common/error.h"
 #include "model/backbone.h"
 
@@ -82,68 +79,22 @@ std::vector<Backbone::Forward> Backbone::forward_packed(const std::vector<Sequen
     // replayed ones.
     if (!steps[i].source->reads_hidden() && !observer) layer_caches[i] = steps[i].layer_cache;
   }
-  auto decide = [&](size_t i, int64_t layer) { return steps[i].source->decide(layer, p.x[i].unsqueeze(0)); };
-  ObserveState observe;
-  if (observer) observe = [&](size_t, int64_t layer, int pass, const at::Tensor& x) { observer(layer, pass, x.unsqueeze(0)); };
-  run_packed_layers(p, 0, stage_.end, caches, layer_caches, decide, observe, counts);
-
-  std::vector<at::Tensor> logits_of(n);
-  std::vector<bool> all_positions(n);
-  for (size_t i = 0; i < n; ++i) all_positions[i] = steps[i].all_positions;
+  std::vector<at::Tensor> logits_of;
   if (stage_.whole()) {
+    auto decide = [&](size_t i, int64_t layer) { return steps[i].source->decide(layer, p.x[i].unsqueeze(0)); };
+    ObserveState observe;
+    if (observer)
+      observe = [&](size_t, int64_t layer, int pass, const at::Tensor& x) { observer(layer, pass, x.unsqueeze(0)); };
+    run_packed_layers(p, 0, config_.num_layers, caches, layer_caches, decide, observe, counts);
+    std::vector<bool> all_positions(n);
+    for (size_t i = 0; i < n; ++i) all_positions[i] = steps[i].all_positions;
     logits_of = packed_logits(p, all_positions);
   } else {
-    // The rest of each plan: decided by the routers on the later stages for a source that routes in this call,
-    // else fixed now (its states are not here: the source is asked without them).
-    StageMessage forward;
-    forward.released = take_released_caches();
-    std::vector<bool> routed(n);
-    for (size_t i = 0; i < n; ++i) {
-      StageSequence seq{caches[i]->handle(), starts[i], p.lengths[i], all_positions[i], bool(observer),
-                        caches[i]->mode(), caches[i]->position() + 256, {}};
-      if (std::optional<double> knob = steps[i].source->stage_routing_knob()) {
-        routed[i] = true;
-        seq.route = true;
-        seq.knob = *knob;
-      } else {
-        for (int64_t layer = stage_.end; layer < config_.num_layers; ++layer) {
-          const int runs = steps[i].source->decide(layer, at::Tensor());
-          DRLLM_CHECK(runs >= 0 && runs <= 2, "layer ", layer, " was planned to run ", runs, " times for sequence ",
-                      i, "; a plan entry is 0, 1 or 2");
-          counts[i][static_cast<size_t>(layer)] = static_cast<uint8_t>(runs);
-        }
-      }
-      seq.counts = counts[i];
-      forward.sequences.push_back(std::move(seq));
-      caches[i]->advance(p.lengths[i]);
-    }
-    forward.tensor = at::cat(p.x);
-    StageMessage reply = next_stages_->exchange(forward);
-    DRLLM_CHECK(reply.kind == StageMessage::Kind::Reply, "the last pipeline stage did not reply with logits");
-    DRLLM_CHECK(reply.sequences.size() == n, "the last pipeline stage replied for ", reply.sequences.size(),
-                " sequences, not ", n);
-    for (size_t i = 0; i < n; ++i) {
-      if (!routed[i]) continue;
-      const std::vector<uint8_t>& ran = reply.sequences[i].counts;
-      DRLLM_CHECK(ran.size() == counts[i].size(), "the last pipeline stage replied with a plan of ", ran.size(),
-                  " layers for a model of ", counts[i].size());
-      std::copy(ran.begin() + stage_.end, ran.end(), counts[i].begin() + stage_.end);
-      steps[i].source->decided_on_stages(counts[i], stage_.end, reply.sequences[i].router_seconds);
-    }
-    computed_layer_visits_ += reply.layer_visits;
-    computed_blocks_ += reply.blocks;
-    for (const ObservedState& o : reply.observed) observer(o.layer, static_cast<int>(o.pass), o.state.unsqueeze(0));
-    int64_t row = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t rows = all_positions[i] ? p.lengths[i] : 1;
-      DRLLM_CHECK(row + rows <= reply.tensor.size(0), "the last pipeline stage sent too few logits");
-      logits_of[i] = all_positions[i] ? reply.tensor.narrow(0, row, rows) : reply.tensor[row];
-      row += rows;
-    }
+    logits_of = drive_stages(steps, p, starts, caches, layer_caches, observer, counts);
   }
   std::vector<Forward> out(n);
   for (size_t i = 0; i < n; ++i) {
-    if (stage_.whole()) caches[i]->advance(p.lengths[i]);
+    if (stage_.whole()) caches[i]->advance(p.lengths[i]);  // drive_stages advanced them as it sent them on
     out[i].logits = logits_of[i];
     out[i].plan = LayerPlan(std::move(counts[i]));
   }

@@ -1,13 +1,18 @@
-// Backbone on a pipeline stage after the first (docs/pipeline-stages.md): it holds layers [begin, end) and, for
-// each of the driver's KV caches, the slots of those layers. A Forward brings the driver's packed states; the stage
-// runs its layers on them with the same packed loop as forward_batch, so each sequence's result is what one
-// process computes, then passes the states on, or, as the last stage, returns the logits.
+// Backbone on a split model (docs/pipeline-stages.md). The driver (stage 0) runs its layers and sends the states
+// on in micro-batches. A later stage holds layers [begin, end) and, for each of the driver's KV caches, the slots
+// of those layers: a Forward brings the driver's packed states; the stage runs its layers on them with the same
+// packed loop as forward_batch, so each sequence's result is what one process computes, then passes the states
+// on, or, as the last stage, returns the logits.
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard
 
 #include <chrono>
 
+#include <algorithm>
+#include <optional>
+
 #include "common/error.h"
 #include "model/backbone.h"
+#include "model/micro_batches.h"
 
 namespace drllm::model {
 
@@ -42,6 +47,99 @@ std::vector<uint64_t> Backbone::take_released_caches() {
   std::vector<uint64_t> out;
   out.swap(released_->handles);
   return out;
+}
+
+std::vector<at::Tensor> Backbone::drive_stages(const std::vector<SequenceStep>& steps, Packed& p,
+                                               const std::vector<int64_t>& starts, const std::vector<KvCache*>& caches,
+                                               const std::vector<LayerResultCache*>& layer_caches,
+                                               const LayerObserver& observer,
+                                               std::vector<std::vector<uint8_t>>& counts) {
+  const size_t n = steps.size();
+  // An observer sees one sequence, whose states come back in order: one group then.
+  const std::vector<std::vector<size_t>> groups =
+      observer ? std::vector<std::vector<size_t>>{{0}} : micro_batches(p.lengths, static_cast<int>(stage_.count));
+  std::vector<bool> routed(n);
+
+  // Each group through the driver's layers, then on to the next stage while the driver runs the next group.
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::vector<size_t>& members = groups[g];
+    Packed group;
+    std::vector<KvCache*> group_caches;
+    std::vector<LayerResultCache*> group_layer_caches;
+    std::vector<std::vector<uint8_t>> group_counts;
+    for (size_t i : members) {
+      group.x.push_back(p.x[i]);
+      group.cos.push_back(p.cos[i]);
+      group.sin.push_back(p.sin[i]);
+      group.lengths.push_back(p.lengths[i]);
+      group_caches.push_back(caches[i]);
+      group_layer_caches.push_back(layer_caches[i]);
+      group_counts.push_back(counts[i]);
+    }
+    auto decide = [&](size_t j, int64_t layer) {
+      return steps[members[j]].source->decide(layer, group.x[j].unsqueeze(0));
+    };
+    ObserveState observe;
+    if (observer)
+      observe = [&](size_t, int64_t layer, int pass, const at::Tensor& x) { observer(layer, pass, x.unsqueeze(0)); };
+    run_packed_layers(group, 0, stage_.end, group_caches, group_layer_caches, decide, observe, group_counts);
+
+    // The rest of each plan: decided by the routers on the later stages for a source that routes in this call,
+    // else fixed now (its states are not here: the source is asked without them).
+    StageMessage forward;
+    if (g == 0) forward.released = take_released_caches();
+    for (size_t j = 0; j < members.size(); ++j) {
+      const size_t i = members[j];
+      counts[i] = std::move(group_counts[j]);
+      StageSequence seq{caches[i]->handle(), starts[i], p.lengths[i], steps[i].all_positions, bool(observer),
+                        caches[i]->mode(), caches[i]->position() + 256, {}};
+      if (std::optional<double> knob = steps[i].source->stage_routing_knob()) {
+        routed[i] = true;
+        seq.route = true;
+        seq.knob = *knob;
+      } else {
+        for (int64_t layer = stage_.end; layer < config_.num_layers; ++layer) {
+          const int runs = steps[i].source->decide(layer, at::Tensor());
+          DRLLM_CHECK(runs >= 0 && runs <= 2, "layer ", layer, " was planned to run ", runs, " times for sequence ",
+                      i, "; a plan entry is 0, 1 or 2");
+          counts[i][static_cast<size_t>(layer)] = static_cast<uint8_t>(runs);
+        }
+      }
+      seq.counts = counts[i];
+      forward.sequences.push_back(std::move(seq));
+      caches[i]->advance(p.lengths[i]);
+    }
+    forward.tensor = at::cat(group.x);
+    next_stages_->send(forward);
+  }
+
+  // The replies, in the order the groups went.
+  std::vector<at::Tensor> logits_of(n);
+  for (const std::vector<size_t>& members : groups) {
+    StageMessage reply = next_stages_->receive();
+    DRLLM_CHECK(reply.kind == StageMessage::Kind::Reply, "the last pipeline stage did not reply with logits");
+    DRLLM_CHECK(reply.sequences.size() == members.size(), "the last pipeline stage replied for ",
+                reply.sequences.size(), " sequences, not ", members.size());
+    computed_layer_visits_ += reply.layer_visits;
+    computed_blocks_ += reply.blocks;
+    for (const ObservedState& o : reply.observed) observer(o.layer, static_cast<int>(o.pass), o.state.unsqueeze(0));
+    int64_t row = 0;
+    for (size_t j = 0; j < members.size(); ++j) {
+      const size_t i = members[j];
+      if (routed[i]) {
+        const std::vector<uint8_t>& ran = reply.sequences[j].counts;
+        DRLLM_CHECK(ran.size() == counts[i].size(), "the last pipeline stage replied with a plan of ", ran.size(),
+                    " layers for a model of ", counts[i].size());
+        std::copy(ran.begin() + stage_.end, ran.end(), counts[i].begin() + stage_.end);
+        steps[i].source->decided_on_stages(counts[i], stage_.end, reply.sequences[j].router_seconds);
+      }
+      const int64_t rows = steps[i].all_positions ? p.lengths[i] : 1;
+      DRLLM_CHECK(row + rows <= reply.tensor.size(0), "the last pipeline stage sent too few logits");
+      logits_of[i] = steps[i].all_positions ? reply.tensor.narrow(0, row, rows) : reply.tensor[row];
+      row += rows;
+    }
+  }
+  return logits_of;
 }
 
 StageMessage Backbone::run_stage(const StageMessage& forward) {

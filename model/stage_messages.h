@@ -52,12 +52,19 @@ std::vector<uint8_t> encode_stage_message(const StageMessage& message);
 // Tensors come back on `device`. A truncated or malformed message throws an Error saying what is wrong.
 StageMessage decode_stage_message(const std::vector<uint8_t>& bytes, at::Device device);
 
-// Where a driver's stage messages go: the next stage in, the last stage's reply out.
+// Where a driver's stage messages go: the next stage in, the last stage's reply out. send() returns without
+// waiting for the stages, so the driver can compute the next micro-batch while they run this one; the replies
+// come back from receive() in the order the Forwards were sent.
 class StageLink {
  public:
   virtual ~StageLink() = default;
-  virtual StageMessage exchange(const StageMessage& forward) = 0;
+  virtual void send(const StageMessage& forward) = 0;
+  virtual StageMessage receive() = 0;
   virtual void stop(const std::vector<uint64_t>& released) = 0;
+  StageMessage exchange(const StageMessage& forward) {
+    send(forward);
+    return receive();
+  }
 };
 
 }  // namespace drllm::model

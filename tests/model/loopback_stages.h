@@ -2,6 +2,8 @@
 // between ranks (the MPI transport is tested under mpirun in tests/python/test_pipeline_stages.py).
 #pragma once
 
+#include <deque>
+#include <stdexcept>
 #include <vector>
 
 #include "model/backbone.h"
@@ -12,18 +14,26 @@ namespace drllm::test {
 class LoopbackStages final : public model::StageLink {
  public:
   explicit LoopbackStages(std::vector<model::Backbone*> stages) : stages_(std::move(stages)) {}
-  model::StageMessage exchange(const model::StageMessage& forward) override {
+  // The stages run at once, one after another; the reply waits for receive().
+  void send(const model::StageMessage& forward) override {
     std::vector<uint8_t> bytes = model::encode_stage_message(forward);
     for (model::Backbone* stage : stages_)
       bytes = model::encode_stage_message(stage->run_stage(model::decode_stage_message(bytes, at::kCPU)));
-    ++exchanges;
-    return model::decode_stage_message(bytes, at::kCPU);
+    replies_.push_back(std::move(bytes));
+    ++sends;
+  }
+  model::StageMessage receive() override {
+    if (replies_.empty()) throw std::logic_error("LoopbackStages: receive() with no Forward sent");
+    model::StageMessage reply = model::decode_stage_message(replies_.front(), at::kCPU);
+    replies_.pop_front();
+    return reply;
   }
   void stop(const std::vector<uint64_t>&) override {}
-  int exchanges = 0;
+  int sends = 0;  // Forwards sent: one per micro-batch
 
  private:
   std::vector<model::Backbone*> stages_;
+  std::deque<std::vector<uint8_t>> replies_;
 };
 
 }  // namespace drllm::test

@@ -10,6 +10,7 @@
 #include "model/backbone.h"
 #include "model/batch_generation.h"
 #include "model/generate.h"
+#include "model/micro_batches.h"
 #include "model/stage_messages.h"
 #include "model/stage_range.h"
 #include "tests/model/fixtures.h"
@@ -53,11 +54,24 @@ TEST(StageSplit, BalancesParameterBytesWorkedByHand) {
   EXPECT_THROW(split_by_parameter_bytes(c, 0), Error);
 }
 
+// Worked by hand with kMinMicroBatchRows = 16.
+TEST(MicroBatches, EqualRowsPerGroupAndNoneTooSmall) {
+  using Groups = std::vector<std::vector<size_t>>;
+  EXPECT_EQ(micro_batches({150, 150}, 2), (Groups{{0}, {1}}));
+  EXPECT_EQ(micro_batches({100, 100, 100}, 3), (Groups{{0}, {1}, {2}}));
+  EXPECT_EQ(micro_batches({40, 10, 20, 10, 20}, 2), (Groups{{0, 1}, {2, 3, 4}}));  // 50 rows, then 50
+  EXPECT_EQ(micro_batches({100, 100, 100}, 2), (Groups{{0, 1}, {2}}));             // 2 groups, not 3
+  EXPECT_EQ(micro_batches({1, 1, 1, 1, 1, 1, 1, 1}, 2), (Groups{{0, 1, 2, 3, 4, 5, 6, 7}}));  // decode: one group
+  EXPECT_EQ(micro_batches({200, 1, 1}, 2), (Groups{{0, 1, 2}}));  // the second group would read weights for 2 rows
+  EXPECT_EQ(micro_batches({150}, 4), (Groups{{0}}));
+  EXPECT_EQ(micro_batches({20, 20}, 1), (Groups{{0, 1}}));
+}
+
 TEST(StageMessages, RoundTripAndRefuseDamage) {
   StageMessage m;
   m.released = {3, 9};
   m.layer_visits = 7;
-  m.sequences.push_back({42, 5, 1, false, true, RepeatKv::Separate, 64, {1, 0, 2}});
+  m.sequences.push_back({42, 5, 1, false, true, RepeatKv::Separate, 64, {1, 0, 2}, true, 0.25, 1.5});
   m.tensor = at::arange(12, at::kFloat).view({3, 4}).to(at::kBFloat16);
   m.observed.push_back({0, 2, 1, at::ones({1, 4})});
   std::vector<uint8_t> bytes = encode_stage_message(m);
@@ -69,6 +83,9 @@ TEST(StageMessages, RoundTripAndRefuseDamage) {
   EXPECT_TRUE(back.sequences[0].observe && !back.sequences[0].all_positions);
   EXPECT_EQ(back.sequences[0].repeat, RepeatKv::Separate);
   EXPECT_EQ(back.sequences[0].counts, (std::vector<uint8_t>{1, 0, 2}));
+  EXPECT_TRUE(back.sequences[0].route);
+  EXPECT_EQ(back.sequences[0].knob, 0.25);
+  EXPECT_EQ(back.sequences[0].router_seconds, 1.5);
   EXPECT_TRUE(back.tensor.equal(m.tensor));
   EXPECT_EQ(back.observed.at(0).layer, 2);
   std::vector<uint8_t> truncated(bytes.begin(), bytes.end() - 3);
@@ -157,9 +174,47 @@ TEST_P(Stages, GenerationEqualsTheWholeModel) {
       EXPECT_EQ(got[i].layer_visits, want[i].layer_visits) << "sequence " << i;
     }
   }
-  EXPECT_GT(link_->exchanges, 0);
+  EXPECT_GT(link_->sends, 0);
   // Every stage's computed visits are counted on the driver.
   EXPECT_EQ(stages_[0]->computed_layer_visits(), whole_->computed_layer_visits());
+}
+
+// A forward call with enough rows goes through the stages in one micro-batch per stage, a decode step in one;
+// either way each sequence gets the whole model's logits (fp32 within 1e-5: the driver's matmuls run over
+// fewer rows) and plan.
+TEST_P(Stages, MicroBatchesGiveTheWholeModelsLogits) {
+  const int64_t L = whole_->config().num_layers;
+  std::vector<uint8_t> skip_repeat(static_cast<size_t>(L), 1);
+  skip_repeat[0] = 0;
+  skip_repeat[static_cast<size_t>(L - 1)] = 2;
+  const LayerPlan plans[] = {LayerPlan::all_execute(L), LayerPlan(skip_repeat)};
+  const size_t n = 2 * stages_.size();
+  std::vector<std::unique_ptr<FixedPlan>> sources;
+  std::vector<KvCache> whole_caches, staged_caches;
+  for (size_t i = 0; i < n; ++i) {
+    sources.push_back(std::make_unique<FixedPlan>(plans[i % 2]));
+    whole_caches.push_back(whole_->new_cache(RepeatKv::Shared));
+    staged_caches.push_back(stages_[0]->new_cache(RepeatKv::Shared));
+  }
+  const double tolerance = whole_->dtype() == at::kFloat ? 1e-5 : 0.0;
+  for (int step = 0; step < 2; ++step) {  // a prefill of 20 tokens each, then a decode step
+    std::vector<Backbone::SequenceStep> whole_steps, staged_steps;
+    for (size_t i = 0; i < n; ++i) {
+      at::Tensor tokens = step == 0 ? (at::arange(20, at::kLong) * 7 + static_cast<int64_t>(i)) % 90 + 3
+                                    : at::full({1}, 5 + static_cast<int64_t>(i), at::kLong);
+      whole_steps.push_back({tokens, sources[i].get(), &whole_caches[i]});
+      staged_steps.push_back({tokens, sources[i].get(), &staged_caches[i]});
+    }
+    const int sends_before = link_->sends;
+    std::vector<Backbone::Forward> want = whole_->forward_batch(whole_steps);
+    std::vector<Backbone::Forward> got = stages_[0]->forward_batch(staged_steps);
+    EXPECT_EQ(link_->sends - sends_before, step == 0 ? static_cast<int>(stages_.size()) : 1)
+        << (step == 0 ? "a prefill of " : "a decode step of ") << n << " sequences";
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(got[i].plan, want[i].plan) << "sequence " << i;
+      EXPECT_LE((got[i].logits - want[i].logits).abs().max().item<double>(), tolerance) << "sequence " << i;
+    }
+  }
 }
 
 // prefill()/decode() with an observer (router inputs along a fixed plan): the same states in the same order, and

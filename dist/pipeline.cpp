@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <deque>
 #include <iostream>
 #include <thread>
@@ -39,7 +40,7 @@ class PendingSends {
     DRLLM_MPI_CHECK(MPI_Isend(p.bytes.data(), static_cast<int>(p.bytes.size()), MPI_BYTE, to, kStageTag,
                               MPI_COMM_WORLD, &p.request));
   }
-  // Frees the sends MPI has finished, oldest first.
+  // Frees the sends MPI has finished, oldest first (and lets MPI move the others along).
   void reap() {
     while (!pending_.empty()) {
       int done = 0;
@@ -48,9 +49,10 @@ class PendingSends {
       pending_.pop_front();
     }
   }
+  // Until every send is done, sleeping between tests (MPI_Wait would spin a core the other stage needs).
   void wait_all() {
-    for (Pending& p : pending_) DRLLM_MPI_CHECK(MPI_Wait(&p.request, MPI_STATUS_IGNORE));
-    pending_.clear();
+    for (int waiting = 0; reap(), !pending_.empty();)
+      std::this_thread::sleep_for(std::chrono::microseconds(++waiting < 2000 ? 50 : 2000));
   }
 
  private:
@@ -85,7 +87,12 @@ std::vector<uint8_t> receive_bytes(int from, PendingSends& sends) {
 class MpiStageLink final : public model::StageLink {
  public:
   MpiStageLink(int next, int last, at::Device device) : next_(next), last_(last), device_(device) {}
-  void send(const model::StageMessage& forward) override { sends_.send(model::encode_stage_message(forward), next_); }
+  // Returns once the next stage has the states: MPI moves a large message only while the sender calls into it,
+  // so a send left in flight would sit still while the driver computes the next micro-batch.
+  void send(const model::StageMessage& forward) override {
+    sends_.send(model::encode_stage_message(forward), next_);
+    sends_.wait_all();
+  }
   model::StageMessage receive() override {
     return model::decode_stage_message(receive_bytes(last_, sends_), device_);
   }
@@ -130,7 +137,17 @@ void Pipeline::drive(model::Backbone& backbone) {
   if (stages_ == 1) return;
   DRLLM_CHECK(drives(), "stage ", stage_, " does not drive its pipeline");
   link_ = std::make_shared<MpiStageLink>(world_rank_ + 1, world_rank_ + stages_ - 1, backbone.device());
-  backbone.attach_next_stages(link_);
+  // One micro-batch per stage; DRLLM_MICRO_BATCHES sets another count (bench/run_pipeline_search.py compares 1,
+  // each call sent whole, with the default).
+  int micro_batches = stages_;
+  if (const char* env = std::getenv("DRLLM_MICRO_BATCHES"); env && *env) {
+    char* end = nullptr;
+    const long value = std::strtol(env, &end, 10);
+    DRLLM_CHECK(*end == '\0' && value >= 1 && value <= 1024, "DRLLM_MICRO_BATCHES=", env,
+                ": the most micro-batches per forward call, a whole number from 1 (each call sent whole)");
+    micro_batches = static_cast<int>(value);
+  }
+  backbone.attach_next_stages(link_, micro_batches);
 }
 
 int64_t Pipeline::serve(model::Backbone& backbone) {

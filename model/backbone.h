@@ -112,7 +112,8 @@ class Backbone {
   const StageRange& stage() const { return stage_; }
   // The bytes of the weight tensors this backbone holds (a stage: its share; a tied lm_head counted once).
   int64_t weight_bytes() const;
-  void attach_next_stages(std::shared_ptr<StageLink> link);
+  // `micro_batches`: the most groups a forward call is split into (model/micro_batches.h); 1 sends each call whole.
+  void attach_next_stages(std::shared_ptr<StageLink> link, int micro_batches);
   // Stage > 0: runs this stage's layers for a Forward and returns what goes on (a Forward for the next stage,
   // or the Reply for the driver from the last).
   StageMessage run_stage(const StageMessage& forward);
@@ -193,6 +194,7 @@ class Backbone {
   Rope rope_;
   StageRange stage_;
   std::shared_ptr<StageLink> next_stages_;  // the driver's, when the model is split
+  int micro_batches_ = 1;                    // the driver's: the most groups per forward call
   struct Released {                          // caches freed on the driver, to tell the other stages
     std::mutex mutex;
     std::vector<uint64_t> handles;

@@ -16,9 +16,11 @@
 
 namespace drllm::model {
 
-void Backbone::attach_next_stages(std::shared_ptr<StageLink> link) {
+void Backbone::attach_next_stages(std::shared_ptr<StageLink> link, int micro_batches) {
   DRLLM_CHECK(stage_.first() && !stage_.whole(), "only stage 0 of a split model drives the other stages");
+  DRLLM_CHECK(micro_batches >= 1, "micro-batches per forward call: ", micro_batches, " (1 sends each call whole)");
   next_stages_ = std::move(link);
+  micro_batches_ = micro_batches;
 }
 
 int64_t Backbone::weight_bytes() const {
@@ -57,7 +59,7 @@ std::vector<at::Tensor> Backbone::drive_stages(const std::vector<SequenceStep>& 
   const size_t n = steps.size();
   // An observer sees one sequence, whose states come back in order: one group then.
   const std::vector<std::vector<size_t>> groups =
-      observer ? std::vector<std::vector<size_t>>{{0}} : micro_batches(p.lengths, static_cast<int>(stage_.count));
+      observer ? std::vector<std::vector<size_t>>{{0}} : micro_batches(p.lengths, micro_batches_);
   std::vector<bool> routed(n);
 
   // Each group through the driver's layers, then on to the next stage while the driver runs the next group.

@@ -5,10 +5,10 @@
 
 namespace drllm::model {
 
-std::vector<std::vector<size_t>> micro_batches(const std::vector<int64_t>& lengths, int stages) {
+std::vector<std::vector<size_t>> micro_batches(const std::vector<int64_t>& lengths, int most_groups) {
   const int64_t rows = std::accumulate(lengths.begin(), lengths.end(), int64_t{0});
   const int64_t groups = std::max<int64_t>(
-      1, std::min({static_cast<int64_t>(stages), static_cast<int64_t>(lengths.size()), rows / kMinMicroBatchRows}));
+      1, std::min({static_cast<int64_t>(most_groups), static_cast<int64_t>(lengths.size()), rows / kMinMicroBatchRows}));
   std::vector<std::vector<size_t>> out(1);
   int64_t taken = 0;
   for (size_t i = 0; i < lengths.size(); ++i) {

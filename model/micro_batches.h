@@ -13,8 +13,8 @@ namespace drllm::model {
 // step: memory-bound), so two groups would read every weight twice for little compute, and one group is faster.
 inline constexpr int64_t kMinMicroBatchRows = 16;
 
-// The sequences (their new-token counts, in order) in at most `stages` contiguous groups of about equal rows,
+// The sequences (their new-token counts, in order) in at most `most_groups` contiguous groups of about equal rows,
 // each of at least kMinMicroBatchRows rows; one group when that cannot be. Indices into `lengths`.
-std::vector<std::vector<size_t>> micro_batches(const std::vector<int64_t>& lengths, int stages);
+std::vector<std::vector<size_t>> micro_batches(const std::vector<int64_t>& lengths, int most_groups);
 
 }  // namespace drllm::model

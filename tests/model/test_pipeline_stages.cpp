@@ -113,7 +113,7 @@ class Stages : public ::testing::TestWithParam<std::tuple<std::string, int>> {
     std::vector<Backbone*> later;
     for (int s = 1; s < count; ++s) later.push_back(stages_[static_cast<size_t>(s)].get());
     link_ = std::make_shared<LoopbackStages>(later);
-    stages_[0]->attach_next_stages(link_);
+    stages_[0]->attach_next_stages(link_, count);
     prompts_ = test::load_reference(name)["prompt"].get<std::vector<std::vector<TokenId>>>();
   }
   std::unique_ptr<Backbone> whole_;

@@ -30,7 +30,7 @@ class RoutedStages : public ::testing::TestWithParam<std::tuple<std::string, int
           model::Backbone::load(test::fixture_dir(name), model::LoadOptions{"cpu", dtype, s, count})));
     std::vector<model::Backbone*> later;
     for (size_t s = 1; s < stages_.size(); ++s) later.push_back(stages_[s].get());
-    stages_[0]->attach_next_stages(std::make_shared<test::LoopbackStages>(later));
+    stages_[0]->attach_next_stages(std::make_shared<test::LoopbackStages>(later), count);
     for (int i = 0; i < 8; ++i) {
       std::vector<TokenId> p;
       for (int t = 0; t < 3 + (i * 7) % 11; ++t) p.push_back(static_cast<TokenId>(3 + (i * 31 + t * 17) % 250));

@@ -44,6 +44,10 @@ void add_train(CLI::App& app, const CommonOptions& common) {
                                          "backbone), auto (cached when saved)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "cached", "online"}));
   cmd->add_option("--model", o->job.model, "the backbone, for --inputs online")->capture_default_str();
+  cmd->add_option("--pipeline-stages", o->job.pipeline_stages,
+                  "with --inputs online: split the backbone into S stages of consecutive layers, one per rank, under "
+                  "mpirun -np N with N a multiple of S (docs/pipeline-stages.md); N/S pipelines train as N/S ranks")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--epochs", t.epochs, "epochs")->capture_default_str();
   cmd->add_option("--batch", t.batch, "effective batch (summed over ranks and micro-batches)")->capture_default_str();
   cmd->add_option("--micro-batch", t.micro_batch, "examples per forward/backward on one rank")->capture_default_str();

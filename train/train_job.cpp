@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "data/labels/label_store.h"
 #include "dist/communicator.h"
+#include "dist/pipeline.h"
 #include "dist/runtime.h"
 #include "dist/stop_signal.h"
 #include "model/backbone.h"
@@ -77,7 +78,7 @@ void check_memory_bound(const FeatureRows& inputs, const TrainJobOptions& o, int
 
 }  // namespace
 
-nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runtime) {
+nlohmann::json run_training(const TrainJobOptions& o, dist::Runtime& runtime) {
   const bool root = runtime.is_root();
   // One job per run folder, before any work.
   std::optional<FolderLock> lock;
@@ -108,6 +109,9 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
   bool all_cached = true;
   for (const labels::LabelSet& set : sets) all_cached = all_cached && set.header.feature_dim > 0;
   std::string inputs = o.inputs == "auto" ? (all_cached ? "cached" : "online") : o.inputs;
+  DRLLM_CHECK(o.pipeline_stages == 1 || inputs == "online", "--pipeline-stages splits the backbone that computes "
+              "--inputs online; these labels' inputs are ", inputs, ", which need no backbone");
+  std::optional<dist::Pipeline> pipeline;
   std::optional<model::Backbone> backbone;
   if (inputs == "online") {
     const model::ModelFiles files = model::ModelFiles::open(o.model);
@@ -115,8 +119,15 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
     DRLLM_CHECK(fingerprint == labels.header.model_fingerprint, dirs.front(), " was labelled with another model (",
                 labels.header.model_fingerprint.substr(0, 16), "…) than --model ", o.model, " (",
                 fingerprint.substr(0, 16), "…)");
-    // The backbone runs beside the routers, on their device.
-    backbone.emplace(model::Backbone::load(files, {o.train.device, o.backbone_dtype}));
+    // The backbone runs beside the routers, on their device; with stages each rank loads its own. From here on
+    // the drivers are the job's ranks.
+    pipeline.emplace(runtime, o.pipeline_stages);
+    backbone.emplace(model::Backbone::load(files, pipeline->stage_options({o.train.device, o.backbone_dtype})));
+    if (!pipeline->drives()) {
+      const int64_t answered = pipeline->serve(*backbone);
+      return nlohmann::json{{"served", answered}};
+    }
+    pipeline->drive(*backbone);
   }
   std::vector<RouterData> parts;
   std::string hashes;
@@ -131,6 +142,8 @@ nlohmann::json run_training(const TrainJobOptions& o, const dist::Runtime& runti
   }
   RouterData all = concatenate(parts);
   parts.clear();
+  pipeline.reset();  // the later stages have served their part: they leave now, their memory with them
+  backbone.reset();
   if (o.max_memory_gb > 0) check_memory_bound(all.inputs, o, runtime.size(), root);
   std::vector<int64_t> train_rows, held_rows;
   split_holdout(all.size(), o.holdout_every, train_rows, held_rows);

@@ -26,10 +26,15 @@ struct TrainJobOptions {
   // cached inputs stream from the shards: each rank reads only its rows of each step, the next step's on a
   // thread; the buffers that takes must fit the bound.
   double max_memory_gb = 0;
+  // Online inputs on a backbone split into S pipeline stages (docs/pipeline-stages.md): each pipeline's driver
+  // trains as one rank of a job without stages, the later stages serve its forward calls until the inputs are
+  // computed, then leave.
+  int pipeline_stages = 1;
   TrainOptions train;
 };
 
-// Runs on every rank of `runtime` (a collective). Returns what the run did (on every rank).
-nlohmann::json run_training(const TrainJobOptions& options, const dist::Runtime& runtime);
+// Runs on every rank of `runtime` (a collective; with pipeline stages it splits the runtime). Returns what the run
+// did (on every rank; a serving stage's says only that it served).
+nlohmann::json run_training(const TrainJobOptions& options, dist::Runtime& runtime);
 
 }  // namespace drllm::train

@@ -5,7 +5,7 @@ holds about its share of the weights (its own report, against the split worked o
 a stage mid-search, then a rerun: the uninterrupted labels, nothing lost or twice; a job whose ranks are not a
 multiple of the stages is refused with a clear message; drllm generate on 2 stages prints one process's answers, and drllm eval on
 2 stages and on 2 x 2 writes one process's records, along a plan and routed (each stage's routers deciding its
-layers).
+layers), and online router inputs for training computed on 2 stages give one process's routers bit for bit.
 
 usage: test_pipeline_stages.py DRLLM DATASETS_DIR WORK_DIR
 """
@@ -231,6 +231,38 @@ def routed_evaluation_equals_one_process():
               "routed records (answers and plans)")
 
 
+def online_training_equals_one_process():
+    """drllm train --inputs online with the backbone on 2 stages (one pipeline: one trainer) trains one process's
+    routers, and on 2 pipelines x 2 stages (two data-parallel trainers) those of 2 ranks without stages, bit for
+    bit; cached inputs with --pipeline-stages are refused"""
+    from safetensors.torch import load_file
+    import torch
+    reference()  # its folder holds the labels
+    labels = os.path.join(work, "single")
+
+    def train(name, launch=(), extra=()):
+        out = os.path.join(work, name)
+        r = run([*launch, drllm, "train", "--labels", labels, "--inputs", "online", "--out", out, "--epochs", "3",
+                 "--batch", "4", "--micro-batch", "1", "--holdout-every", "0", *extra])
+        check(r.returncode == 0, f"train --inputs online {name} runs", r.stderr[-2000:])
+        return load_file(os.path.join(out, "routers.safetensors")) if r.returncode == 0 else None
+
+    def same(a, b):
+        return a is not None and b is not None and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    # Two trainers sum their gradients in another order than one does, so 2 x 2 is held to 2 ranks without stages.
+    for name, ranks, reference_name, reference_launch in (("train-stages2", 2, "train-one", ()),
+                                                          ("train-stages2x2", 4, "train-ranks2", mpirun(2))):
+        want = train(reference_name, reference_launch)
+        got = train(name, mpirun(ranks), ["--pipeline-stages", "2"])
+        check(same(got, want), f"online inputs on {ranks} ranks as {ranks // 2} pipeline(s) of 2 stages train the "
+              f"routers of {reference_name}, bit for bit")
+    r = run(mpirun(2) + [drllm, "train", "--labels", labels, "--inputs", "cached", "--out",
+                         os.path.join(work, "train-cached"), "--pipeline-stages", "2"])
+    check(r.returncode != 0 and "need no backbone" in r.stderr, "cached inputs with --pipeline-stages are refused",
+          r.stderr[-1500:])
+
+
 def bad_layouts_refused():
     """3 ranks for 2 stages, and stages without mpirun, are refused with the reason"""
     r = run(mpirun(3) + command(os.path.join(work, "np3"), stages=2))
@@ -242,5 +274,5 @@ def bad_layouts_refused():
 
 checks.run([two_stages_equal_one_process, two_pipelines_of_two_stages, killed_stage_then_resume,
             generation_equals_one_process, evaluation_equals_one_process, routed_evaluation_equals_one_process,
-            bad_layouts_refused])
+            online_training_equals_one_process, bad_layouts_refused])
 checks.finish()

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """bench/run_pipeline_search: the label search and an evaluation with the backbone split into 2 pipeline stages (one
 rank each) against one rank with both threads, and against 2 data-parallel ranks, over the same examples in the
-same run; the stages once with micro-batches (the default: a forward call's sequences in one group per stage, so
-that the driver computes the next group while the last stage runs this one) and once with each call sent whole
-(DRLLM_MICRO_BATCHES=1).
+same run; the stages once with their default schedule (a forward call's sequences in one group per stage, and
+batched generation's cohorts taking turns, so that the driver computes while the last stage does) and once with
+each call sent whole and one at a time (DRLLM_MICRO_BATCHES=1).
 
 Figures: examples per second of each, and their ratios to 1 rank x 2 threads. The honest reading on 2 cores:
 2 stages of 1 thread each are at best one 2-thread rank, and data-parallel ranks are the faster use of 2 cores;
-stages are for a backbone that does not fit one device. What micro-batches buy shows in the two stage rows.
+stages are for a backbone that does not fit one device. What the schedule buys shows in the two stage rows.
 
 usage: bench/run_pipeline_search.py [--build build] [--model NAME] [--limit 8] [--simulations 10] [--eval-limit 24]
 """
@@ -51,8 +51,8 @@ def compare(what, command, examples):
     whole = timed(what + "-stages-whole", command + stages, examples, 2, micro_batches=1)
     ranks = timed(what + "-ranks", command, examples, 2)
     print(f"  1 rank x 2 threads                   : {one:.3f} examples/s (reference)")
-    print(f"  2 stages x 1 rank, micro-batches     : {micro:.3f} examples/s   ratio {micro / one:.2f}")
-    print(f"  2 stages x 1 rank, each call whole   : {whole:.3f} examples/s   ratio {whole / one:.2f}")
+    print(f"  2 stages x 1 rank, default schedule  : {micro:.3f} examples/s   ratio {micro / one:.2f}")
+    print(f"  2 stages x 1 rank, calls one at a time: {whole:.3f} examples/s   ratio {whole / one:.2f}")
     print(f"  2 data-parallel ranks                : {ranks:.3f} examples/s   ratio {ranks / one:.2f}")
 
 

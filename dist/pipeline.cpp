@@ -137,8 +137,8 @@ void Pipeline::drive(model::Backbone& backbone) {
   if (stages_ == 1) return;
   DRLLM_CHECK(drives(), "stage ", stage_, " does not drive its pipeline");
   link_ = std::make_shared<MpiStageLink>(world_rank_ + 1, world_rank_ + stages_ - 1, backbone.device());
-  // One micro-batch per stage; DRLLM_MICRO_BATCHES sets another count (bench/run_pipeline_search.py compares 1,
-  // each call sent whole, with the default).
+  // One micro-batch in flight per stage (groups within a call, cohorts across calls); DRLLM_MICRO_BATCHES sets
+  // another count (bench/run_pipeline_search.py compares 1, each call whole and one at a time, with the default).
   int micro_batches = stages_;
   if (const char* env = std::getenv("DRLLM_MICRO_BATCHES"); env && *env) {
     char* end = nullptr;

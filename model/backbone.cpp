@@ -116,7 +116,8 @@ Backbone::Forward Backbone::prefill(const at::Tensor& tokens, PlanSource& source
               " positions; prefill starts from an empty cache (use decode to extend)");
   if (!stage_.whole()) {
     DRLLM_CHECK(tokens.size(0) == 1, "prefill: a model split into pipeline stages runs [1, T] calls (or forward_batch)");
-    Forward out = std::move(forward_packed({{tokens[0], &source, &cache, layer_cache, all_positions}}, observer)[0]);
+    StartedBatch started = start_packed({{tokens[0], &source, &cache, layer_cache, all_positions}}, observer);
+    Forward out = std::move(finish_batch(started)[0]);
     out.logits = out.logits.unsqueeze(0);
     return out;
   }
@@ -132,7 +133,8 @@ Backbone::Forward Backbone::decode(const at::Tensor& tokens, PlanSource& source,
   DRLLM_CHECK(cache.position() > 0, "decode: the KV cache is empty; run prefill first");
   if (!stage_.whole()) {
     DRLLM_CHECK(tokens.size(0) == 1, "decode: a model split into pipeline stages runs [1, 1] calls (or forward_batch)");
-    Forward out = std::move(forward_packed({{tokens[0], &source, &cache, layer_cache, false}}, observer)[0]);
+    StartedBatch started = start_packed({{tokens[0], &source, &cache, layer_cache, false}}, observer);
+    Forward out = std::move(finish_batch(started)[0]);
     out.logits = out.logits.unsqueeze(0);
     return out;
   }

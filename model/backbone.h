@@ -97,6 +97,24 @@ class Backbone {
   // a plan source that reads the hidden states sees each sequence's own [1, t, D].
   std::vector<Forward> forward_batch(const std::vector<SequenceStep>& steps);
 
+  // forward_batch in two halves, so that a pipeline's driver can keep several calls in flight, one per cohort of
+  // sequences (model/batch_generation.cpp): start_batch runs the driver's layers and sends the states on to the
+  // other stages (on a whole model it computes the call), finish_batch waits for the results. Other calls may run
+  // meanwhile (a search computes router inputs while cohorts' steps are out): the replies are matched by ticket. A
+  // sequence may be in one call in flight at a time.
+  struct StartedBatch {
+    std::vector<SequenceStep> steps;
+    LayerObserver observer;
+    std::vector<std::vector<size_t>> groups;   // the micro-batches sent to the stages
+    std::vector<uint64_t> tickets;             // their messages' tickets
+    std::vector<bool> routed;                  // decided by the stages' routers
+    std::vector<std::vector<uint8_t>> counts;  // the plans as run so far
+    std::vector<int64_t> lengths;              // new tokens per sequence
+    std::vector<Forward> done;                 // a whole model's results
+  };
+  StartedBatch start_batch(const std::vector<SequenceStep>& steps);
+  std::vector<Forward> finish_batch(StartedBatch& started);
+
   KvCache new_cache(RepeatKv mode, int64_t expected_tokens = 256) const;
 
   const ModelConfig& config() const { return config_; }
@@ -112,8 +130,12 @@ class Backbone {
   const StageRange& stage() const { return stage_; }
   // The bytes of the weight tensors this backbone holds (a stage: its share; a tied lm_head counted once).
   int64_t weight_bytes() const;
-  // `micro_batches`: the most groups a forward call is split into (model/micro_batches.h); 1 sends each call whole.
+  // `micro_batches`: the most groups a forward call is split into (model/micro_batches.h), and the cohorts batched
+  // generation takes turns with; 1 sends each call whole, one at a time.
   void attach_next_stages(std::shared_ptr<StageLink> link, int micro_batches);
+  // How many micro-batches the driver keeps in flight: groups within a call, and cohorts of batched generation
+  // (model/batch_generation.h); 1 on a whole model.
+  int micro_batches() const { return stage_.whole() ? 1 : micro_batches_; }
   // Stage > 0: runs this stage's layers for a Forward and returns what goes on (a Forward for the next stage,
   // or the Reply for the driver from the last).
   StageMessage run_stage(const StageMessage& forward);
@@ -132,8 +154,8 @@ class Backbone {
   int64_t computed_blocks() const { return computed_blocks_; }
 
  private:
-  // forward_batch with an observer (one sequence only): the path of prefill()/decode() on a pipeline's driver.
-  std::vector<Forward> forward_packed(const std::vector<SequenceStep>& steps, const LayerObserver& observer);
+  // start_batch with an observer (one sequence only): the path of prefill()/decode() on a pipeline's driver.
+  StartedBatch start_packed(const std::vector<SequenceStep>& steps, const LayerObserver& observer);
   // The states of packed sequences as they go through layers.
   struct Packed {
     std::vector<at::Tensor> x, cos, sin;  // [t_i, D], [t_i, Dh] each
@@ -146,13 +168,12 @@ class Backbone {
   void run_packed_layers(Packed& p, int64_t begin, int64_t end, const std::vector<KvCache*>& caches,
                          const std::vector<LayerResultCache*>& layer_caches, const DecideRuns& decide,
                          const ObserveState& observe, std::vector<std::vector<uint8_t>>& counts);
-  // The driver of a split model: its own layers, then the later stages', in micro-batches (model/micro_batches.h),
-  // each group sent on as soon as the driver's layers are done with it. Returns each sequence's logits ([t_i, V]
-  // or [V]) and advances the caches; `counts` receives the plans as run.
-  std::vector<at::Tensor> drive_stages(const std::vector<SequenceStep>& steps, Packed& p,
-                                       const std::vector<int64_t>& starts, const std::vector<KvCache*>& caches,
-                                       const std::vector<LayerResultCache*>& layer_caches,
-                                       const LayerObserver& observer, std::vector<std::vector<uint8_t>>& counts);
+  // The driver of a split model: its own layers on `p`, then on to the later stages in micro-batches
+  // (model/micro_batches.h), each group sent as soon as the driver's layers are done with it; advances the caches.
+  void send_to_stages(StartedBatch& b, Packed& p, const std::vector<int64_t>& starts,
+                      const std::vector<KvCache*>& caches, const std::vector<LayerResultCache*>& layer_caches);
+  // Their replies, in order: each sequence's logits ([t_i, V] or [V]); the stages' decisions go into b.counts.
+  std::vector<at::Tensor> receive_from_stages(StartedBatch& b);
   // The last stage's logits of packed sequences: [t_i, V] where all_positions[i], else [V].
   std::vector<at::Tensor> packed_logits(const Packed& p, const std::vector<bool>& all_positions) const;
   // tokens [B, T] -> hidden [B, T, D] after the planned layers (before the final norm); `ran` receives the plan.
@@ -195,6 +216,10 @@ class Backbone {
   StageRange stage_;
   std::shared_ptr<StageLink> next_stages_;  // the driver's, when the model is split
   int micro_batches_ = 1;                    // the driver's: the most groups per forward call
+  uint64_t next_ticket_ = 0;                 // the driver's: its Forwards' numbers
+  std::unordered_map<uint64_t, StageMessage> early_replies_;  // the driver's: replies to calls not finished yet
+  // The driver: the reply to the Forward of `ticket`, keeping any other that comes first for its own call.
+  StageMessage reply_for(uint64_t ticket);
   struct Released {                          // caches freed on the driver, to tell the other stages
     std::mutex mutex;
     std::vector<uint64_t> handles;

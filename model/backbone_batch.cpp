@@ -26,11 +26,26 @@ at::Tensor gather(const std::vector<at::Tensor>& parts, const std::vector<size_t
 }  // namespace
 
 std::vector<Backbone::Forward> Backbone::forward_batch(const std::vector<SequenceStep>& steps) {
-  return forward_packed(steps, nullptr);
+  StartedBatch started = start_packed(steps, nullptr);
+  return finish_batch(started);
 }
 
-std::vector<Backbone::Forward> Backbone::forward_packed(const std::vector<SequenceStep>& steps,
-                                                        const LayerObserver& observer) {
+Backbone::StartedBatch Backbone::start_batch(const std::vector<SequenceStep>& steps) {
+  return start_packed(steps, nullptr);
+}
+
+std::vector<Backbone::Forward> Backbone::finish_batch(StartedBatch& b) {
+  if (stage_.whole()) return std::move(b.done);
+  std::vector<at::Tensor> logits_of = receive_from_stages(b);
+  std::vector<Forward> out(b.steps.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].logits = logits_of[i];
+    out[i].plan = LayerPlan(std::move(b.counts[i]));
+  }
+  return out;
+}
+
+Backbone::StartedBatch Backbone::start_packed(const std::vector<SequenceStep>& steps, const LayerObserver& observer) {
   at::NoGradGuard no_grad;
   const size_t n = steps.size();
   DRLLM_CHECK(n >= 1, "forward_batch: no sequences");
@@ -79,26 +94,30 @@ std::vector<Backbone::Forward> Backbone::forward_packed(const std::vector<Sequen
     // replayed ones.
     if (!steps[i].source->reads_hidden() && !observer) layer_caches[i] = steps[i].layer_cache;
   }
-  std::vector<at::Tensor> logits_of;
-  if (stage_.whole()) {
-    auto decide = [&](size_t i, int64_t layer) { return steps[i].source->decide(layer, p.x[i].unsqueeze(0)); };
-    ObserveState observe;
-    if (observer)
-      observe = [&](size_t, int64_t layer, int pass, const at::Tensor& x) { observer(layer, pass, x.unsqueeze(0)); };
-    run_packed_layers(p, 0, config_.num_layers, caches, layer_caches, decide, observe, counts);
-    std::vector<bool> all_positions(n);
-    for (size_t i = 0; i < n; ++i) all_positions[i] = steps[i].all_positions;
-    logits_of = packed_logits(p, all_positions);
-  } else {
-    logits_of = drive_stages(steps, p, starts, caches, layer_caches, observer, counts);
+  StartedBatch b;
+  b.steps = steps;
+  b.observer = observer;
+  b.lengths = p.lengths;
+  if (!stage_.whole()) {
+    b.counts = std::move(counts);
+    send_to_stages(b, p, starts, caches, layer_caches);
+    return b;
   }
-  std::vector<Forward> out(n);
+  auto decide = [&](size_t i, int64_t layer) { return steps[i].source->decide(layer, p.x[i].unsqueeze(0)); };
+  ObserveState observe;
+  if (observer)
+    observe = [&](size_t, int64_t layer, int pass, const at::Tensor& x) { observer(layer, pass, x.unsqueeze(0)); };
+  run_packed_layers(p, 0, config_.num_layers, caches, layer_caches, decide, observe, counts);
+  std::vector<bool> all_positions(n);
+  for (size_t i = 0; i < n; ++i) all_positions[i] = steps[i].all_positions;
+  std::vector<at::Tensor> logits_of = packed_logits(p, all_positions);
+  b.done.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    if (stage_.whole()) caches[i]->advance(p.lengths[i]);  // drive_stages advanced them as it sent them on
-    out[i].logits = logits_of[i];
-    out[i].plan = LayerPlan(std::move(counts[i]));
+    caches[i]->advance(p.lengths[i]);
+    b.done[i].logits = logits_of[i];
+    b.done[i].plan = LayerPlan(std::move(counts[i]));
   }
-  return out;
+  return b;
 }
 
 void Backbone::run_packed_layers(Packed& p, int64_t begin, int64_t end, const std::vector<KvCache*>& caches,

@@ -51,20 +51,18 @@ std::vector<uint64_t> Backbone::take_released_caches() {
   return out;
 }
 
-std::vector<at::Tensor> Backbone::drive_stages(const std::vector<SequenceStep>& steps, Packed& p,
-                                               const std::vector<int64_t>& starts, const std::vector<KvCache*>& caches,
-                                               const std::vector<LayerResultCache*>& layer_caches,
-                                               const LayerObserver& observer,
-                                               std::vector<std::vector<uint8_t>>& counts) {
+void Backbone::send_to_stages(StartedBatch& b, Packed& p, const std::vector<int64_t>& starts,
+                              const std::vector<KvCache*>& caches,
+                              const std::vector<LayerResultCache*>& layer_caches) {
+  const std::vector<SequenceStep>& steps = b.steps;
   const size_t n = steps.size();
   // An observer sees one sequence, whose states come back in order: one group then.
-  const std::vector<std::vector<size_t>> groups =
-      observer ? std::vector<std::vector<size_t>>{{0}} : micro_batches(p.lengths, micro_batches_);
-  std::vector<bool> routed(n);
+  b.groups = b.observer ? std::vector<std::vector<size_t>>{{0}} : model::micro_batches(p.lengths, micro_batches_);
+  b.routed.assign(n, false);
 
   // Each group through the driver's layers, then on to the next stage while the driver runs the next group.
-  for (size_t g = 0; g < groups.size(); ++g) {
-    const std::vector<size_t>& members = groups[g];
+  for (size_t g = 0; g < b.groups.size(); ++g) {
+    const std::vector<size_t>& members = b.groups[g];
     Packed group;
     std::vector<KvCache*> group_caches;
     std::vector<LayerResultCache*> group_layer_caches;
@@ -76,14 +74,14 @@ std::vector<at::Tensor> Backbone::drive_stages(const std::vector<SequenceStep>& 
       group.lengths.push_back(p.lengths[i]);
       group_caches.push_back(caches[i]);
       group_layer_caches.push_back(layer_caches[i]);
-      group_counts.push_back(counts[i]);
+      group_counts.push_back(b.counts[i]);
     }
     auto decide = [&](size_t j, int64_t layer) {
       return steps[members[j]].source->decide(layer, group.x[j].unsqueeze(0));
     };
     ObserveState observe;
-    if (observer)
-      observe = [&](size_t, int64_t layer, int pass, const at::Tensor& x) { observer(layer, pass, x.unsqueeze(0)); };
+    if (b.observer)
+      observe = [&](size_t, int64_t layer, int pass, const at::Tensor& x) { b.observer(layer, pass, x.unsqueeze(0)); };
     run_packed_layers(group, 0, stage_.end, group_caches, group_layer_caches, decide, observe, group_counts);
 
     // The rest of each plan: decided by the routers on the later stages for a source that routes in this call,
@@ -92,11 +90,12 @@ std::vector<at::Tensor> Backbone::drive_stages(const std::vector<SequenceStep>& 
     if (g == 0) forward.released = take_released_caches();
     for (size_t j = 0; j < members.size(); ++j) {
       const size_t i = members[j];
-      counts[i] = std::move(group_counts[j]);
-      StageSequence seq{caches[i]->handle(), starts[i], p.lengths[i], steps[i].all_positions, bool(observer),
+      std::vector<uint8_t>& counts = b.counts[i];
+      counts = std::move(group_counts[j]);
+      StageSequence seq{caches[i]->handle(), starts[i], p.lengths[i], steps[i].all_positions, bool(b.observer),
                         caches[i]->mode(), caches[i]->position() + 256, {}};
       if (std::optional<double> knob = steps[i].source->stage_routing_knob()) {
-        routed[i] = true;
+        b.routed[i] = true;
         seq.route = true;
         seq.knob = *knob;
       } else {
@@ -104,44 +103,65 @@ std::vector<at::Tensor> Backbone::drive_stages(const std::vector<SequenceStep>& 
           const int runs = steps[i].source->decide(layer, at::Tensor());
           DRLLM_CHECK(runs >= 0 && runs <= 2, "layer ", layer, " was planned to run ", runs, " times for sequence ",
                       i, "; a plan entry is 0, 1 or 2");
-          counts[i][static_cast<size_t>(layer)] = static_cast<uint8_t>(runs);
+          counts[static_cast<size_t>(layer)] = static_cast<uint8_t>(runs);
         }
       }
-      seq.counts = counts[i];
+      seq.counts = counts;
       forward.sequences.push_back(std::move(seq));
       caches[i]->advance(p.lengths[i]);
     }
     forward.tensor = at::cat(group.x);
+    forward.ticket = next_ticket_++;
+    b.tickets.push_back(forward.ticket);
     next_stages_->send(forward);
   }
+}
 
-  // The replies, in the order the groups went.
-  std::vector<at::Tensor> logits_of(n);
-  for (const std::vector<size_t>& members : groups) {
-    StageMessage reply = next_stages_->receive();
+std::vector<at::Tensor> Backbone::receive_from_stages(StartedBatch& b) {
+  const std::vector<SequenceStep>& steps = b.steps;
+  std::vector<at::Tensor> logits_of(steps.size());
+  for (size_t g = 0; g < b.groups.size(); ++g) {
+    const std::vector<size_t>& members = b.groups[g];
+    StageMessage reply = reply_for(b.tickets[g]);
     DRLLM_CHECK(reply.kind == StageMessage::Kind::Reply, "the last pipeline stage did not reply with logits");
     DRLLM_CHECK(reply.sequences.size() == members.size(), "the last pipeline stage replied for ",
                 reply.sequences.size(), " sequences, not ", members.size());
     computed_layer_visits_ += reply.layer_visits;
     computed_blocks_ += reply.blocks;
-    for (const ObservedState& o : reply.observed) observer(o.layer, static_cast<int>(o.pass), o.state.unsqueeze(0));
+    for (const ObservedState& o : reply.observed) b.observer(o.layer, static_cast<int>(o.pass), o.state.unsqueeze(0));
     int64_t row = 0;
     for (size_t j = 0; j < members.size(); ++j) {
       const size_t i = members[j];
-      if (routed[i]) {
+      std::vector<uint8_t>& counts = b.counts[i];
+      if (b.routed[i]) {
         const std::vector<uint8_t>& ran = reply.sequences[j].counts;
-        DRLLM_CHECK(ran.size() == counts[i].size(), "the last pipeline stage replied with a plan of ", ran.size(),
-                    " layers for a model of ", counts[i].size());
-        std::copy(ran.begin() + stage_.end, ran.end(), counts[i].begin() + stage_.end);
-        steps[i].source->decided_on_stages(counts[i], stage_.end, reply.sequences[j].router_seconds);
+        DRLLM_CHECK(ran.size() == counts.size(), "the last pipeline stage replied with a plan of ", ran.size(),
+                    " layers for a model of ", counts.size());
+        std::copy(ran.begin() + stage_.end, ran.end(), counts.begin() + stage_.end);
+        steps[i].source->decided_on_stages(counts, stage_.end, reply.sequences[j].router_seconds);
       }
-      const int64_t rows = steps[i].all_positions ? p.lengths[i] : 1;
+      const int64_t rows = steps[i].all_positions ? b.lengths[i] : 1;
       DRLLM_CHECK(row + rows <= reply.tensor.size(0), "the last pipeline stage sent too few logits");
       logits_of[i] = steps[i].all_positions ? reply.tensor.narrow(0, row, rows) : reply.tensor[row];
       row += rows;
     }
   }
   return logits_of;
+}
+
+StageMessage Backbone::reply_for(uint64_t ticket) {
+  if (auto it = early_replies_.find(ticket); it != early_replies_.end()) {
+    StageMessage reply = std::move(it->second);
+    early_replies_.erase(it);
+    return reply;
+  }
+  while (true) {
+    StageMessage reply = next_stages_->receive();
+    if (reply.ticket == ticket) return reply;
+    DRLLM_CHECK(reply.ticket < next_ticket_ && !early_replies_.count(reply.ticket),
+                "the last pipeline stage replied to ticket ", reply.ticket, ", which was never sent or answered twice");
+    early_replies_.emplace(reply.ticket, std::move(reply));
+  }
 }
 
 StageMessage Backbone::run_stage(const StageMessage& forward) {
@@ -186,6 +206,7 @@ StageMessage Backbone::run_stage(const StageMessage& forward) {
   p.sin = all_sin.split_with_sizes(p.lengths);
 
   StageMessage out;
+  out.ticket = forward.ticket;
   out.observed = forward.observed;
   const int64_t visits = computed_layer_visits_, blocks = computed_blocks_;
   std::vector<double> router_seconds(n, 0.0);

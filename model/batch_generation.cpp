@@ -1,6 +1,7 @@
 #include "model/batch_generation.h"
 
 #include <algorithm>
+#include <deque>
 #include <list>
 
 #include "common/error.h"
@@ -33,11 +34,18 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
                                const RequestDone& done) {
   DRLLM_CHECK(options.max_batch >= 1, "--batch must be at least 1, got ", options.max_batch);
   BatchRunStats stats;
-  std::list<Slot> slots;
+  // On a backbone split into S pipeline stages, S cohorts of up to max_batch sequences take turns: while the later
+  // stages run one cohort's step, the driver runs the next cohort's (a round-robin of sequences across forward
+  // calls, docs/pipeline-stages.md). A whole model has one cohort.
+  const size_t count = static_cast<size_t>(backbone.micro_batches());
+  std::vector<std::list<Slot>> cohorts(count);
+  std::vector<bool> busy(count, false);
+  std::deque<std::pair<size_t, Backbone::StartedBatch>> in_flight;  // calls finish in the order they started
   size_t memory = 0;
   std::optional<GenerationRequest> waiting;  // taken from the queue but not yet admitted (memory)
-  while (!(options.abandon && options.abandon())) {
-    // Refill: take requests while a slot is free and their memory fits.
+
+  // Takes requests into a cohort while it has a free slot and their memory fits.
+  auto refill = [&](std::list<Slot>& slots) {
     while (static_cast<int64_t>(slots.size()) < options.max_batch) {
       if (!waiting) waiting = next();
       if (!waiting) break;
@@ -66,34 +74,63 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
       waiting.reset();
       ++stats.sequences;
     }
-    if (slots.empty()) break;
+  };
+  // One step of a cohort: every sequence in it, each along its own plan.
+  auto start = [&](size_t c) {
+    std::list<Slot>& slots = cohorts[c];
     stats.most_in_flight = std::max(stats.most_in_flight, static_cast<int64_t>(slots.size()));
-
-    // One step: every sequence in flight, each along its own plan.
     std::vector<Backbone::SequenceStep> steps;
     for (Slot& s : slots) {
       const auto& call_cache = s.request.options.layer_cache_for_call;
       steps.push_back({s.next_tokens, s.request.source, &s.cache,
                        call_cache ? call_cache(s.generation.tokens) : nullptr});
     }
-    std::vector<Backbone::Forward> forwards = backbone.forward_batch(steps);
+    in_flight.emplace_back(c, backbone.start_batch(steps));
+    stats.most_calls_in_flight = std::max(stats.most_calls_in_flight, static_cast<int64_t>(in_flight.size()));
+    busy[c] = true;
     ++stats.forward_calls;
     stats.sequence_steps += static_cast<int64_t>(steps.size());
-
+  };
+  // The oldest call's tokens: finished sequences leave (their slots free), the others take their next token.
+  auto finish = [&]() {
+    auto [c, started] = std::move(in_flight.front());
+    in_flight.pop_front();
+    std::vector<Backbone::Forward> forwards = backbone.finish_batch(started);
+    busy[c] = false;
     size_t i = 0;
-    for (auto it = slots.begin(); it != slots.end(); ++i) {
+    for (auto it = cohorts[c].begin(); it != cohorts[c].end(); ++i) {
       Slot& s = *it;
       s.generation.layer_visits += forwards[i].plan.executed();
       const TokenId token = greedy_token(forwards[i].logits, s.generation, s.request.options);
       if (append_and_check_end(s.generation, token, s.request.options)) {
         memory -= s.memory;
         done(s.request, std::move(s.generation));
-        it = slots.erase(it);
+        it = cohorts[c].erase(it);
         continue;
       }
       s.next_tokens = at::full({1}, token, at::kLong);
       ++it;
     }
+    return c;
+  };
+  // Refills and starts the idle cohorts, `last` (the one just finished) after the others, so that new requests go
+  // first to a cohort that would otherwise wait.
+  auto start_idle = [&](size_t last) {
+    for (size_t k = 1; k <= count; ++k) {
+      const size_t c = (last + k) % count;
+      if (busy[c]) continue;
+      refill(cohorts[c]);
+      if (!cohorts[c].empty()) start(c);
+    }
+  };
+
+  if (options.abandon && options.abandon()) return stats;
+  start_idle(count - 1);
+  while (!in_flight.empty()) {
+    const size_t c = finish();
+    // Abandoned: the calls in flight still finish (the stages reply in order), but nothing new starts.
+    if (options.abandon && options.abandon()) continue;
+    start_idle(c);
   }
   return stats;
 }

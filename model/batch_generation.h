@@ -5,6 +5,9 @@
 // tokens; so the batch stays full while there is work. Each sequence's tokens equal generate_greedy()'s for it.
 // The batch is also bounded by memory: each sequence reserves the most KV cache its budget could fill (every
 // layer run twice), and one that alone exceeds the budget is an error naming both sizes.
+// On a backbone split into S pipeline stages, S such batches (cohorts) take turns, one forward call of each in
+// flight, so the stages compute at once: up to S x max_batch sequences are in flight then
+// (Backbone::micro_batches() cohorts: S unless DRLLM_MICRO_BATCHES says otherwise).
 #pragma once
 
 #include <cstdint>
@@ -44,6 +47,7 @@ struct BatchRunStats {
   int64_t sequence_steps = 0;  // sequences summed over the calls (the mean batch is their ratio)
   int64_t sequences = 0;
   int64_t most_in_flight = 0;  // the largest batch a call ran
+  int64_t most_calls_in_flight = 0;  // forward calls started and not yet finished, at most (cohorts taking turns)
 };
 
 // Runs until no sequence is in flight and NextRequest has none (or `abandon` says so).

@@ -85,6 +85,7 @@ std::vector<uint8_t> encode_stage_message(const StageMessage& m) {
   Writer w;
   w.u64(kMagic);
   w.i64(static_cast<int64_t>(m.kind));
+  w.u64(m.ticket);
   w.i64(static_cast<int64_t>(m.released.size()));
   for (uint64_t h : m.released) w.u64(h);
   w.i64(m.layer_visits);
@@ -120,6 +121,7 @@ StageMessage decode_stage_message(const std::vector<uint8_t>& bytes, at::Device 
   const int64_t kind = r.i64();
   DRLLM_CHECK(kind >= 1 && kind <= 3, "pipeline stage message: unknown kind ", kind);
   m.kind = static_cast<StageMessage::Kind>(kind);
+  m.ticket = r.u64();
   for (int64_t i = r.count("released", int64_t{1} << 32); i > 0; --i) m.released.push_back(r.u64());
   m.layer_visits = r.i64();
   m.blocks = r.i64();

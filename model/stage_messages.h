@@ -41,6 +41,10 @@ struct ObservedState {
 struct StageMessage {
   enum class Kind : int64_t { Forward = 1, Reply = 2, Stop = 3 };
   Kind kind = Kind::Forward;
+  // The driver's number for a Forward, which every stage passes on and the reply carries: the driver may have
+  // several calls in flight and start another (a prefill while cohorts' steps are out), so it matches replies
+  // by ticket, not by order.
+  uint64_t ticket = 0;
   std::vector<uint64_t> released;
   int64_t layer_visits = 0, blocks = 0;  // computed by the stages after the driver so far
   std::vector<StageSequence> sequences;  // Forward; Reply: the plans as the stages ran them
@@ -54,7 +58,7 @@ StageMessage decode_stage_message(const std::vector<uint8_t>& bytes, at::Device 
 
 // Where a driver's stage messages go: the next stage in, the last stage's reply out. send() returns without
 // waiting for the stages, so the driver can compute the next micro-batch while they run this one; the replies
-// come back from receive() in the order the Forwards were sent.
+// come back from receive() in the order the Forwards were sent (the driver matches them by ticket).
 class StageLink {
  public:
   virtual ~StageLink() = default;

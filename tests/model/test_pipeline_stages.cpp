@@ -70,6 +70,7 @@ TEST(MicroBatches, EqualRowsPerGroupAndNoneTooSmall) {
 TEST(StageMessages, RoundTripAndRefuseDamage) {
   StageMessage m;
   m.released = {3, 9};
+  m.ticket = 77;
   m.layer_visits = 7;
   m.sequences.push_back({42, 5, 1, false, true, RepeatKv::Separate, 64, {1, 0, 2}, true, 0.25, 1.5});
   m.tensor = at::arange(12, at::kFloat).view({3, 4}).to(at::kBFloat16);
@@ -78,6 +79,7 @@ TEST(StageMessages, RoundTripAndRefuseDamage) {
   StageMessage back = decode_stage_message(bytes, at::kCPU);
   EXPECT_EQ(back.released, m.released);
   EXPECT_EQ(back.layer_visits, 7);
+  EXPECT_EQ(back.ticket, 77u);
   ASSERT_EQ(back.sequences.size(), 1u);
   EXPECT_EQ(back.sequences[0].handle, 42u);
   EXPECT_TRUE(back.sequences[0].observe && !back.sequences[0].all_positions);
@@ -215,6 +217,73 @@ TEST_P(Stages, MicroBatchesGiveTheWholeModelsLogits) {
       EXPECT_LE((got[i].logits - want[i].logits).abs().max().item<double>(), tolerance) << "sequence " << i;
     }
   }
+}
+
+// Batched generation on S stages keeps S cohorts' calls in flight (while the later stages run one cohort's step
+// the driver runs the next one's): the whole model's tokens and layer visits for every sequence.
+TEST_P(Stages, CohortsTakeTurnsAndGenerateTheWholeModelsTokens) {
+  const int64_t L = whole_->config().num_layers;
+  std::vector<uint8_t> skip_repeat(static_cast<size_t>(L), 1);
+  skip_repeat[static_cast<size_t>(L / 2)] = 0;
+  skip_repeat[static_cast<size_t>(L - 1)] = 2;
+  const LayerPlan plans[] = {LayerPlan::all_execute(L), LayerPlan(skip_repeat)};
+  std::vector<std::unique_ptr<FixedPlan>> sources;
+  std::vector<GenerationRequest> requests;
+  for (size_t i = 0; i < 7; ++i) {
+    sources.push_back(std::make_unique<FixedPlan>(plans[i % 2]));
+    GenerationRequest r;
+    r.prompt = prompts_[i % prompts_.size()];
+    r.source = sources.back().get();
+    r.options.max_new_tokens = r.options.min_new_tokens = 2 + static_cast<int64_t>(i % 4);
+    requests.push_back(r);
+  }
+  BatchOptions batch;
+  batch.max_batch = 2;
+  std::vector<Generation> want = generate_batched(*whole_, requests, batch);
+  std::vector<Generation> got(requests.size());
+  size_t taken = 0;
+  BatchRunStats stats = generate_batched(
+      *stages_[0], batch,
+      [&]() -> std::optional<GenerationRequest> {
+        if (taken == requests.size()) return std::nullopt;
+        GenerationRequest r = requests[taken];
+        r.tag = taken++;
+        return r;
+      },
+      [&](GenerationRequest& r, Generation g) { got[r.tag] = std::move(g); });
+  EXPECT_EQ(stats.most_calls_in_flight, static_cast<int64_t>(stages_.size()));
+  EXPECT_LE(stats.most_in_flight, batch.max_batch);
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].tokens, want[i].tokens) << "sequence " << i;
+    EXPECT_EQ(got[i].layer_visits, want[i].layer_visits) << "sequence " << i;
+  }
+}
+
+// A prefill with an observer (router inputs) while a batch's call is in flight: each gets its own results, the
+// replies matched by ticket although the batch's comes back first.
+TEST_P(Stages, ACallRunsWhileAnotherIsInFlight) {
+  const int64_t L = whole_->config().num_layers;
+  const LayerPlan plan = LayerPlan::all_execute(L);
+  FixedPlan source(plan);
+  auto tokens = [&](size_t i) { return at::tensor(prompts_[i % prompts_.size()], at::kLong); };
+  KvCache whole_a = whole_->new_cache(RepeatKv::Shared), staged_a = stages_[0]->new_cache(RepeatKv::Shared);
+  KvCache whole_b = whole_->new_cache(RepeatKv::Shared), staged_b = stages_[0]->new_cache(RepeatKv::Shared);
+  std::vector<at::Tensor> want_seen, got_seen;
+  at::Tensor want_batch = whole_->forward_batch({{tokens(0), &source, &whole_a}})[0].logits;
+  at::Tensor want_prefill = whole_->prefill(tokens(1).unsqueeze(0), plan, whole_b, [&](int64_t, int, const at::Tensor& h) {
+    want_seen.push_back(h.clone());
+  });
+  Backbone::StartedBatch started = stages_[0]->start_batch({{tokens(0), &source, &staged_a}});
+  at::Tensor got_prefill = stages_[0]->prefill(tokens(1).unsqueeze(0), plan, staged_b, [&](int64_t, int, const at::Tensor& h) {
+    got_seen.push_back(h.clone());
+  });
+  at::Tensor got_batch = stages_[0]->finish_batch(started)[0].logits;
+  const double tolerance = whole_->dtype() == at::kFloat ? 1e-5 : 0.0;
+  EXPECT_LE((got_batch - want_batch).abs().max().item<double>(), tolerance);
+  EXPECT_LE((got_prefill - want_prefill).abs().max().item<double>(), tolerance);
+  ASSERT_EQ(got_seen.size(), want_seen.size());
+  for (size_t i = 0; i < want_seen.size(); ++i)
+    EXPECT_LE((got_seen[i] - want_seen[i]).abs().max().item<double>(), tolerance) << "state " << i;
 }
 
 // prefill()/decode() with an observer (router inputs along a fixed plan): the same states in the same order, and

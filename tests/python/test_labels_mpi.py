@@ -163,7 +163,7 @@ def kill_then_resume():
     _, reference = reference_run()
     rng = random.Random(11)
 
-    for done in rng.sample(range(1, N - 1), 3):  # three different moments
+    for done in rng.sample(range(1, N - 1), 2):  # two different moments (each costs a search and its rerun)
         out = os.path.join(work, f"killed-{done}")
         p, _ = start_until(mpirun(2) + command(out), env, lambda seen: examples_done(seen) == done)
         killed = kill_one_rank(p, rng)
@@ -191,9 +191,10 @@ def stopped_rank_ends_the_job_then_resume():
         check(f"(pid {pid} on " in err and "has sent no heartbeat for 5 s" in err,
               "the message names the stopped rank's pid and host", err[-1500:])
         check(gone, "the stopped rank does not outlive the job")
-        r = run(mpirun(2) + command(out))
-        check(r.returncode == 0 and rows_of(out) == reference, "the rerun gives the uninterrupted labels",
-              r.stderr[-1500:])
+        if trial == 0:  # one rerun shows that nothing was lost (kill_then_resume reruns after each kill)
+            r = run(mpirun(2) + command(out))
+            check(r.returncode == 0 and rows_of(out) == reference, "the rerun gives the uninterrupted labels",
+                  r.stderr[-1500:])
 
 
 def preempt_then_resume():

@@ -103,13 +103,12 @@ class Backbone {
   // meanwhile (a search computes router inputs while cohorts' steps are out): the replies are matched by ticket. A
   // sequence may be in one call in flight at a time.
   struct StartedBatch {
-    std::vector<SequenceStep> steps;
+    std::vector<SequenceStep> steps;           // a split model's (a whole model's call is done at start)
     LayerObserver observer;
     std::vector<std::vector<size_t>> groups;   // the micro-batches sent to the stages
     std::vector<uint64_t> tickets;             // their messages' tickets
     std::vector<bool> routed;                  // decided by the stages' routers
     std::vector<std::vector<uint8_t>> counts;  // the plans as run so far
-    std::vector<int64_t> lengths;              // new tokens per sequence
     std::vector<Forward> done;                 // a whole model's results
   };
   StartedBatch start_batch(const std::vector<SequenceStep>& steps);

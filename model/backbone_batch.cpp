@@ -95,10 +95,9 @@ Backbone::StartedBatch Backbone::start_packed(const std::vector<SequenceStep>& s
     if (!steps[i].source->reads_hidden() && !observer) layer_caches[i] = steps[i].layer_cache;
   }
   StartedBatch b;
-  b.steps = steps;
-  b.observer = observer;
-  b.lengths = p.lengths;
   if (!stage_.whole()) {
+    b.steps = steps;
+    b.observer = observer;
     b.counts = std::move(counts);
     send_to_stages(b, p, starts, caches, layer_caches);
     return b;

@@ -5,9 +5,8 @@
 // on, or, as the last stage, returns the logits.
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard
 
-#include <chrono>
-
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "common/error.h"
@@ -140,7 +139,7 @@ std::vector<at::Tensor> Backbone::receive_from_stages(StartedBatch& b) {
         std::copy(ran.begin() + stage_.end, ran.end(), counts.begin() + stage_.end);
         steps[i].source->decided_on_stages(counts, stage_.end, reply.sequences[j].router_seconds);
       }
-      const int64_t rows = steps[i].all_positions ? b.lengths[i] : 1;
+      const int64_t rows = steps[i].all_positions ? steps[i].tokens.size(0) : 1;
       DRLLM_CHECK(row + rows <= reply.tensor.size(0), "the last pipeline stage sent too few logits");
       logits_of[i] = steps[i].all_positions ? reply.tensor.narrow(0, row, rows) : reply.tensor[row];
       row += rows;

@@ -39,7 +39,6 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
   // calls, docs/pipeline-stages.md). A whole model has one cohort.
   const size_t count = static_cast<size_t>(backbone.micro_batches());
   std::vector<std::list<Slot>> cohorts(count);
-  std::vector<bool> busy(count, false);
   std::deque<std::pair<size_t, Backbone::StartedBatch>> in_flight;  // calls finish in the order they started
   size_t memory = 0;
   std::optional<GenerationRequest> waiting;  // taken from the queue but not yet admitted (memory)
@@ -87,7 +86,6 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
     }
     in_flight.emplace_back(c, backbone.start_batch(steps));
     stats.most_calls_in_flight = std::max(stats.most_calls_in_flight, static_cast<int64_t>(in_flight.size()));
-    busy[c] = true;
     ++stats.forward_calls;
     stats.sequence_steps += static_cast<int64_t>(steps.size());
   };
@@ -96,7 +94,6 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
     auto [c, started] = std::move(in_flight.front());
     in_flight.pop_front();
     std::vector<Backbone::Forward> forwards = backbone.finish_batch(started);
-    busy[c] = false;
     size_t i = 0;
     for (auto it = cohorts[c].begin(); it != cohorts[c].end(); ++i) {
       Slot& s = *it;
@@ -118,7 +115,8 @@ BatchRunStats generate_batched(Backbone& backbone, const BatchOptions& options, 
   auto start_idle = [&](size_t last) {
     for (size_t k = 1; k <= count; ++k) {
       const size_t c = (last + k) % count;
-      if (busy[c]) continue;
+      const bool busy = std::any_of(in_flight.begin(), in_flight.end(), [c](const auto& call) { return call.first == c; });
+      if (busy) continue;
       refill(cohorts[c]);
       if (!cohorts[c].empty()) start(c);
     }

@@ -65,10 +65,6 @@ class StageLink {
   virtual void send(const StageMessage& forward) = 0;
   virtual StageMessage receive() = 0;
   virtual void stop(const std::vector<uint64_t>& released) = 0;
-  StageMessage exchange(const StageMessage& forward) {
-    send(forward);
-    return receive();
-  }
 };
 
 }  // namespace drllm::model
